@@ -1,0 +1,68 @@
+"""cccd-reader: read Vietnam's chip ID card (CCCD / Căn cước).
+
+The public API is re-exported here and nothing else is public. Heavy modules (QR image backends, PC/SC,
+the emulator) are imported on first use, so ``import cccd_reader`` stays fast and needs no hardware
+libraries.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from cccd_reader.errors import *  # noqa: F403  (the exception tree is part of the public API)
+from cccd_reader.errors import __all__ as _error_names
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY: dict[str, str] = {
+    # QR
+    "QRData": "cccd_reader.qr.payload",
+    "parse_qr_payload": "cccd_reader.qr.payload",
+    "decode_qr_image": "cccd_reader.qr.image",
+    "read_qr_image": "cccd_reader.qr.image",
+    # keys and MRZ
+    "CANKey": "cccd_reader.keys",
+    "MRZKey": "cccd_reader.keys",
+    "AccessKey": "cccd_reader.keys",
+    "card_expiry": "cccd_reader.keys",
+    "keys_from_qr": "cccd_reader.keys",
+    "mrz_key_from_mrz": "cccd_reader.keys",
+    "validate_id_number": "cccd_reader.keys",
+    "MRZ": "cccd_reader.mrz",
+    "parse_mrz": "cccd_reader.mrz",
+    "check_digit": "cccd_reader.mrz",
+    # records
+    "Identity": "cccd_reader.model",
+    "Portrait": "cccd_reader.model",
+    # transports
+    "Transport": "cccd_reader.transport.base",
+    "RecordingTransport": "cccd_reader.transport.trace",
+    "ReplayTransport": "cccd_reader.transport.trace",
+    # the read
+    "read_card": "cccd_reader.read",
+    "CardRecord": "cccd_reader.read",
+    # the virtual chip
+    "VirtualCard": "cccd_reader.emulator",
+}
+
+__all__ = [*_error_names, *_LAZY, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cccd_reader' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from cccd_reader.keys import AccessKey, CANKey, MRZKey
+    from cccd_reader.mrz import MRZ, check_digit, parse_mrz

@@ -1,0 +1,1 @@
+"""Cryptographic building blocks: KDF, secure messaging, EC/DH helpers."""

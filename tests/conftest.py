@@ -1,0 +1,29 @@
+"""Shared fixtures: the external worked examples and helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _vectors_path() -> Path:
+    for candidate in (ROOT / "tests" / "vectors" / "icao-9303-worked-examples.json",
+                      ROOT.parent / "shared" / "vectors" / "icao-9303-worked-examples.json"):
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError("icao-9303-worked-examples.json not found")
+
+
+@pytest.fixture(scope="session")
+def vectors() -> dict[str, Any]:
+    """ICAO 9303 / BSI worked examples (an external source, not produced by this project)."""
+    return json.loads(_vectors_path().read_text(encoding="utf-8"))
+
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
