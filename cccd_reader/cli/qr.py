@@ -1,0 +1,112 @@
+"""``cccd-read qr``: decode the text of a card's QR code and show the record.
+
+The payload comes from ``--text PAYLOAD``, or from standard input with ``--text -`` or when no text is
+given and standard input is not a terminal (a keyboard-wedge scanner piped in, ``echo ... |``). This is
+output the user asked for, so personal values are printed here, and only here.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from cccd_reader.cli import handle_errors
+from cccd_reader.errors import InputError, KeyInputError, QRPayloadError
+from cccd_reader.keys import card_expiry
+from cccd_reader.qr.payload import MAX_PAYLOAD_CHARS, QRData, parse_qr_payload
+
+# Up to 4 UTF-8 bytes per character, plus slack for a BOM and line ends.
+MAX_STDIN_BYTES = 4 * MAX_PAYLOAD_CHARS + 16
+
+_VARIANTS = {
+    "cccd": "CCCD (7 fields)",
+    "can-cuoc": "Căn cước (11 fields)",
+    "no-old-id-slot": "6 fields, no old-ID slot (non-canonical form)",
+}
+
+
+def read_payload_text(text: str | None) -> str:
+    """The payload from ``--text``, or from standard input for ``-`` / no text on a non-terminal stdin."""
+    if text is not None and text != "-":
+        return text
+    stdin = click.get_binary_stream("stdin")
+    if text is None and stdin.isatty():
+        raise InputError("no QR payload given: pass --text PAYLOAD, or pipe the payload on standard input")
+    data = stdin.read(MAX_STDIN_BYTES + 1)
+    if len(data) > MAX_STDIN_BYTES:
+        raise QRPayloadError("standard input is longer than any QR code holds", field="payload")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise QRPayloadError("standard input is not UTF-8 text", field="payload") from None
+
+
+def _expiry_text(record: QRData) -> str:
+    try:
+        expiry = card_expiry(record.date_of_birth, record.issue_date)
+    except KeyInputError:
+        return "unknown"
+    return "no expiry" if expiry is None else f"{expiry.isoformat()} (inferred from the law)"
+
+
+def record_table(record: QRData) -> Table:
+    """The record as a two-column table; values are plain Text, so no markup in them is interpreted."""
+    table = Table(title="CCCD QR code", show_header=False, title_justify="left")
+    table.add_column("Field", style="bold", no_wrap=True)
+    table.add_column("Value", overflow="fold")
+
+    def row(label: str, value: str) -> None:
+        table.add_row(label, Text(value))
+
+    row("Card", _VARIANTS.get(record.variant, record.variant))
+    row("ID number", record.id_number)
+    row("Old ID number", record.old_id_number or "(none)")
+    row("Full name", record.full_name)
+    row("Date of birth", record.date_of_birth.isoformat())
+    row("Sex", {"M": "M (Nam)", "F": "F (Nữ)"}.get(record.sex, record.sex))
+    row("Address", record.address)
+    row("Issue date", record.issue_date.isoformat())
+    code, province = record.province_code, record.province
+    row("Birth registered in", f"{province} ({code})" if province else f"code {code} (not a province)")
+    row("Card expiry", _expiry_text(record))
+    if record.extra_fields:
+        extra = record.extra_fields
+        row("Extra fields", " | ".join(extra) if any(extra) else f"{len(extra)} (empty)")
+    if record.warnings:
+        row("Warnings", "\n".join(record.warnings))
+    if record.repairs:
+        row("Repairs", ", ".join(record.repairs))
+    return table
+
+
+def emit(record: QRData, *, as_json: bool) -> None:
+    """Print one record, as JSON or as a table (shared with the image input)."""
+    if as_json:
+        click.echo(json.dumps(record.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        Console(soft_wrap=False).print(record_table(record))
+
+
+@click.command("qr")
+# ---- image input goes here ---------------------------------------------------------------------
+# An optional IMAGE argument (an image file, or "-" for image bytes on standard input) and
+# "--camera N" are added here when QR image decoding (cccd_reader.qr.image) lands; each payload
+# text they yield goes through parse_qr_payload() and emit() exactly as --text does below.
+# -------------------------------------------------------------------------------------------------
+@click.option(
+    "--text",
+    "text",
+    metavar="PAYLOAD",
+    default=None,
+    help="The QR payload text; '-' reads it from standard input (also the default when stdin is piped).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@handle_errors
+def command(text: str | None, as_json: bool) -> None:
+    """Decode the text of a CCCD / Căn cước QR code and print the record."""
+    record = parse_qr_payload(read_payload_text(text))
+    emit(record, as_json=as_json)
