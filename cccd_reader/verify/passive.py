@@ -1,0 +1,561 @@
+"""Passive authentication (ICAO 9303-11 §5.1): is the data read from the chip the data the issuer signed?
+
+The verdict is structured rather than a boolean because the answers differ in kind:
+
+* the data-group hashes and the SOD signature say whether the files are internally consistent and signed
+  by the certificate embedded in EF.SOD;
+* the chain says whether that certificate is vouched for by a CSCA the caller trusts.
+
+Vietnam's CSCA is not publicly distributed, so for most callers the chain ends in ``UNKNOWN_ISSUER``.
+That gives ``PASSED_UNTRUSTED``, which is distinct from ``FAILED`` (something was altered or is invalid).
+Callers who need the last step can pass the raw EF.SOD / signer certificate to a national service.
+
+Certificates are checked at the SOD's signing-time attribute when present (the moment the signer used
+its key), otherwise at ``at_time`` or now; the moment and its source are part of the verdict, so an
+offline re-verification with the same ``at_time`` gives the same answer.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cccd_reader.errors import ParseError, VerificationError
+from cccd_reader.lds.sod import SOD, decode_sod
+from cccd_reader.model import to_jsonable
+from cccd_reader.verify.signing import check_cms_signature, digest
+from cccd_reader.verify.trust import CertificateInfo, TrustStore
+
+# --- the verdict -------------------------------------------------------------------------------------
+
+
+class PAStatus(enum.Enum):
+    PASSED = "passed"  # consistent, signed, and the signer chains to a trusted, unrevoked CSCA
+    PASSED_UNTRUSTED = "passed_untrusted"  # consistent and signed by the embedded certificate; CSCA unknown
+    FAILED = "failed"  # a hash, the signature, a certificate or the chain is wrong
+
+
+class DGStatus(enum.Enum):
+    OK = "ok"
+    MISMATCH = "mismatch"
+    NOT_READ = "not_read"  # listed in the SOD, not given to the verifier: nothing to judge
+    NOT_LISTED = "not_listed"  # read, but the SOD has no hash for it: unauthenticated data
+
+
+class SignatureStatus(enum.Enum):
+    VALID = "valid"
+    INVALID = "invalid"
+
+
+class CertificateValidity(enum.Enum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    UNKNOWN = "unknown"  # no usable certificate
+
+
+class KeyUsageStatus(enum.Enum):
+    OK = "ok"  # digitalSignature set
+    MISSING = "missing"  # no keyUsage extension (ICAO 9303-12 requires it; reported, not fatal)
+    WRONG = "wrong"  # keyUsage present without digitalSignature
+    UNKNOWN = "unknown"
+
+
+class ChainStatus(enum.Enum):
+    TRUSTED = "trusted"
+    UNKNOWN_ISSUER = "unknown_issuer"  # no anchor with the signer's issuer name: cannot judge
+    INVALID = "invalid"  # an anchor was found but the chain does not hold (signature, CA flags, key usage)
+    EXPIRED = "expired"  # the chain holds but a certificate is outside its validity at the check time
+
+
+class RevocationStatus(enum.Enum):
+    GOOD = "good"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"  # no (verifiable) CRL from the signer's CSCA, or no trusted chain to ask about
+
+
+@dataclass(frozen=True)
+class DataGroupCheck:
+    number: int
+    status: DGStatus
+    expected_hash: bytes | None = field(repr=False, default=None)
+    actual_hash: bytes | None = field(repr=False, default=None)
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    status: SignatureStatus
+    algorithm: str
+    digest_algorithm: str
+    message_digest_ok: bool | None
+    content_type_ok: bool | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SignerCertificateCheck:
+    found: bool
+    subject: str | None
+    issuer: str | None
+    serial_number: int | None
+    not_before: _dt.datetime | None
+    not_after: _dt.datetime | None
+    validity: CertificateValidity
+    key_usage: KeyUsageStatus
+    source: str | None = None  # "sod" (embedded) or "trust store"
+    certificate: bytes | None = field(repr=False, default=None)
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f: to_jsonable(getattr(self, f)) for f in self.__dataclass_fields__ if f != "certificate"}
+        d["serial_number"] = None if self.serial_number is None else format(self.serial_number, "X")
+        return d
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    status: ChainStatus
+    anchor_subject: str | None = None
+    anchor_source: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RevocationCheck:
+    status: RevocationStatus
+    crl_issuer: str | None = None
+    crl_this_update: _dt.datetime | None = None
+    crl_next_update: _dt.datetime | None = None
+    revocation_date: _dt.datetime | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PassiveAuthResult:
+    """The passive-authentication verdict. ``status`` is the one-word answer; the rest says why."""
+
+    status: PAStatus
+    data_groups: tuple[DataGroupCheck, ...]
+    signature: SignatureCheck
+    signer: SignerCertificateCheck
+    chain: ChainCheck
+    revocation: RevocationCheck
+    hash_algorithm: str
+    checked_at: _dt.datetime
+    time_source: str  # "signing_time", "at_time" or "now"
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        """True for PASSED and PASSED_UNTRUSTED: nothing was found altered."""
+        return self.status is not PAStatus.FAILED
+
+    @property
+    def trusted(self) -> bool:
+        return self.status is PAStatus.PASSED
+
+    def data_group(self, number: int) -> DataGroupCheck | None:
+        return next((c for c in self.data_groups if c.number == number), None)
+
+    def summary(self) -> str:
+        """Human text for the CLI: the verdict first, then one line per check."""
+        headline = {
+            PAStatus.PASSED: "PASSED: data intact, signature valid, signer trusted",
+            PAStatus.PASSED_UNTRUSTED: (
+                "PASSED (untrusted signer): data intact and signed by the embedded certificate, "
+                "but the signer does not chain to a trusted CSCA"
+            ),
+            PAStatus.FAILED: "FAILED",
+        }[self.status]
+        lines = [f"Passive authentication: {headline}"]
+        dgs = ", ".join(f"DG{c.number} {c.status.value}" for c in self.data_groups) or "none"
+        lines.append(f"  data groups ({self.hash_algorithm}): {dgs}")
+        sig = f"  SOD signature: {self.signature.status.value} ({self.signature.algorithm})"
+        if self.signature.reason:
+            sig += f" - {self.signature.reason}"
+        lines.append(sig)
+        s = self.signer
+        if s.found:
+            lines.append(
+                f"  signer: {s.subject}, serial {format(s.serial_number or 0, 'X')}, "
+                f"valid {_day(s.not_before)}..{_day(s.not_after)}: {s.validity.value}, "
+                f"key usage {s.key_usage.value}"
+            )
+        else:
+            lines.append(f"  signer: not found{' - ' + s.reason if s.reason else ''}")
+        chain = f"  chain: {self.chain.status.value}"
+        if self.chain.anchor_subject:
+            chain += f" (CSCA {self.chain.anchor_subject})"
+        if self.chain.reason:
+            chain += f" - {self.chain.reason}"
+        lines.append(chain)
+        rev = f"  revocation: {self.revocation.status.value}"
+        if self.revocation.reason:
+            rev += f" - {self.revocation.reason}"
+        lines.append(rev)
+        lines.append(f"  checked at {self.checked_at.isoformat()} ({self.time_source.replace('_', ' ')})")
+        lines.extend(f"  ! {r}" for r in self.reasons)
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "data_groups": [
+                {
+                    "number": c.number,
+                    "status": c.status.value,
+                    "expected_hash": c.expected_hash.hex().upper() if c.expected_hash else None,
+                    "actual_hash": c.actual_hash.hex().upper() if c.actual_hash else None,
+                }
+                for c in self.data_groups
+            ],
+            "signature": to_jsonable(self.signature),
+            "signer": self.signer.to_dict(),
+            "chain": to_jsonable(self.chain),
+            "revocation": to_jsonable(self.revocation),
+            "hash_algorithm": self.hash_algorithm,
+            "checked_at": self.checked_at.isoformat(),
+            "time_source": self.time_source,
+            "reasons": list(self.reasons),
+        }
+
+
+def _day(when: _dt.datetime | None) -> str:
+    return when.date().isoformat() if when else "?"
+
+
+# --- the checks --------------------------------------------------------------------------------------
+
+
+def _check_data_groups(sod: SOD, files: Mapping[int, bytes]) -> tuple[DataGroupCheck, ...]:
+    checks: list[DataGroupCheck] = []
+    for number in sorted(set(sod.dg_hashes) | set(files)):
+        expected = sod.dg_hashes.get(number)
+        content = files.get(number)
+        if content is None:
+            checks.append(DataGroupCheck(number, DGStatus.NOT_READ, expected, None))
+            continue
+        actual = digest(sod.hash_algorithm, bytes(content))
+        if expected is None:
+            checks.append(DataGroupCheck(number, DGStatus.NOT_LISTED, None, actual))
+        else:
+            status = DGStatus.OK if actual == expected else DGStatus.MISMATCH
+            checks.append(DataGroupCheck(number, status, expected, actual))
+    return tuple(checks)
+
+
+def _find_signer(sod: SOD, trust: TrustStore | None) -> tuple[CertificateInfo | None, str | None, str | None]:
+    """The signer certificate (embedded, else from the trust store), its source, and why not if absent."""
+    sid = sod.signer_id
+    candidates: list[tuple[bytes, str]] = [(der, "sod") for der in sod.signer_certificates]
+    if trust is not None:
+        candidates += [(c.der, "trust store") for c in trust.certificates]
+    malformed = False
+    parsed: list[tuple[CertificateInfo, str]] = []
+    for der, source in candidates:
+        try:
+            parsed.append((CertificateInfo.from_der(der), source))
+        except ParseError:
+            malformed = malformed or source == "sod"
+    for cert, source in parsed:
+        if sid.serial_number is not None and sid.issuer_der is not None:
+            from asn1crypto import x509
+
+            if cert.serial_number == sid.serial_number and cert.issuer_key == str(
+                x509.Name.load(sid.issuer_der).hashable
+            ):
+                return cert, source, None
+        elif (ski := sid.subject_key_identifier) is not None and cert.subject_key_identifier == ski:
+            return cert, source, None
+    embedded = [(c, s) for c, s in parsed if s == "sod"]
+    if len(embedded) == 1 and len(sod.signer_certificates) == 1:
+        # one embedded certificate that the signer identifier does not name: still check with it,
+        # the signature decides
+        return embedded[0][0], "sod", None
+    if malformed:
+        return None, None, "the embedded signer certificate is malformed"
+    return None, None, "no certificate matching the signer identifier"
+
+
+def _key_usage(cert: CertificateInfo) -> KeyUsageStatus:
+    if cert.key_usage is None:
+        return KeyUsageStatus.MISSING
+    return KeyUsageStatus.OK if "digital_signature" in cert.key_usage else KeyUsageStatus.WRONG
+
+
+_VALIDITY = {
+    "valid": CertificateValidity.VALID,
+    "expired": CertificateValidity.EXPIRED,
+    "not_yet_valid": CertificateValidity.NOT_YET_VALID,
+}
+
+
+def _check_chain(
+    signer: CertificateInfo, trust: TrustStore | None, when: _dt.datetime
+) -> tuple[ChainCheck, CertificateInfo | None]:
+    if trust is None or len(trust) == 0:
+        return ChainCheck(ChainStatus.UNKNOWN_ISSUER, reason="no trust anchors were given"), None
+    candidates = trust.issuers_of(signer)
+    if not candidates:
+        return (
+            ChainCheck(
+                ChainStatus.UNKNOWN_ISSUER,
+                reason=f"no CSCA named {signer.issuer} among {len(trust)} trust anchors",
+            ),
+            None,
+        )
+    anchor = next((c for c in candidates if signer.is_signed_by(c)), None)
+    if anchor is None:
+        return (
+            ChainCheck(
+                ChainStatus.INVALID,
+                reason="a CSCA with the issuer's name is trusted, but its key does not verify the signer "
+                "certificate",
+            ),
+            None,
+        )
+    subject, source = anchor.subject, trust.source_of(anchor)
+    problems: list[str] = []
+    if anchor.is_ca is not True:
+        problems.append("the CSCA certificate is not marked as a CA (basicConstraints)")
+    if anchor.key_usage is not None and "key_cert_sign" not in anchor.key_usage:
+        problems.append("the CSCA key usage does not allow certificate signing")
+    if problems:
+        return ChainCheck(ChainStatus.INVALID, subject, source, "; ".join(problems)), anchor
+    expired: list[str] = []
+    for label, cert in (("signer", signer), ("CSCA", anchor)):
+        state = cert.validity_at(when)
+        if state != "valid":
+            state_text = state.replace("_", " ")
+            expired.append(f"the {label} certificate is {state_text} at {when.date().isoformat()}")
+    if expired:
+        return ChainCheck(ChainStatus.EXPIRED, subject, source, "; ".join(expired)), anchor
+    return ChainCheck(ChainStatus.TRUSTED, subject, source), anchor
+
+
+def _check_revocation(
+    signer: CertificateInfo, anchor: CertificateInfo | None, trust: TrustStore | None, when: _dt.datetime
+) -> RevocationCheck:
+    if anchor is None or trust is None:
+        return RevocationCheck(RevocationStatus.UNKNOWN, reason="no trusted CSCA to ask about revocation")
+    crls = trust.crls_for(anchor)
+    if not crls:
+        return RevocationCheck(RevocationStatus.UNKNOWN, reason="no CRL from the signer's CSCA was given")
+    bad_signature = False
+    for item in crls:
+        if not item.is_signed_by(anchor):
+            bad_signature = True
+            continue
+        revoked_at = item.revoked.get(signer.serial_number)
+        if revoked_at is not None:
+            return RevocationCheck(
+                RevocationStatus.REVOKED,
+                item.issuer,
+                item.this_update,
+                item.next_update,
+                revoked_at,
+                "the signer certificate is on the CSCA's CRL",
+            )
+        note = None
+        if item.next_update is not None and item.next_update < when:
+            note = f"the CRL's next update ({item.next_update.date().isoformat()}) has passed"
+        return RevocationCheck(
+            RevocationStatus.GOOD, item.issuer, item.this_update, item.next_update, None, note
+        )
+    reason = "the CRL signature does not verify with the CSCA key" if bad_signature else None
+    return RevocationCheck(RevocationStatus.UNKNOWN, reason=reason)
+
+
+def verify_passive(
+    sod: bytes | SOD,
+    files: Mapping[int, bytes],
+    *,
+    trust: TrustStore | None = None,
+    at_time: _dt.datetime | None = None,
+) -> PassiveAuthResult:
+    """Passive authentication of the data groups ``files`` (DG number -> complete DG bytes).
+
+    Raises ParseError only when EF.SOD itself cannot be decoded; every other problem is a verdict.
+    """
+    record = sod if isinstance(sod, SOD) else decode_sod(sod)
+    now = _dt.datetime.now(_dt.UTC)
+    if record.signing_time is not None:
+        when, source = record.signing_time, "signing_time"
+    elif at_time is not None:
+        when = at_time if at_time.tzinfo else at_time.replace(tzinfo=_dt.UTC)
+        source = "at_time"
+    else:
+        when, source = now, "now"
+    reasons: list[str] = []
+
+    dg_checks = _check_data_groups(record, files)
+    for c in dg_checks:
+        if c.status is DGStatus.MISMATCH:
+            reasons.append(f"DG{c.number} does not match its hash in the SOD")
+        elif c.status is DGStatus.NOT_LISTED:
+            reasons.append(f"DG{c.number} was read but the SOD has no hash for it")
+
+    signer, signer_source, why_missing = _find_signer(record, trust)
+    if signer is None:
+        signature = SignatureCheck(
+            SignatureStatus.INVALID,
+            record.signature_algorithm,
+            record.digest_algorithm,
+            None,
+            None,
+            why_missing,
+        )
+        signer_check = SignerCertificateCheck(
+            False, None, None, None, None, None, CertificateValidity.UNKNOWN, KeyUsageStatus.UNKNOWN,
+            reason=why_missing,
+        )
+        chain = ChainCheck(ChainStatus.UNKNOWN_ISSUER, reason="no signer certificate")
+        revocation = RevocationCheck(RevocationStatus.UNKNOWN, reason="no signer certificate")
+        reasons.append(f"the SOD signature cannot be checked: {why_missing}")
+    else:
+        signature = _check_signature(record, signer)
+        if signature.status is SignatureStatus.INVALID:
+            reasons.append(f"the SOD signature is invalid: {signature.reason}")
+        validity = _VALIDITY[signer.validity_at(when)]
+        key_usage = _key_usage(signer)
+        signer_check = SignerCertificateCheck(
+            True, signer.subject, signer.issuer, signer.serial_number, signer.not_before, signer.not_after,
+            validity, key_usage, signer_source, signer.der,
+        )
+        if validity is not CertificateValidity.VALID:
+            reasons.append(f"the signer certificate is {validity.value.replace('_', ' ')} at the check time")
+        if key_usage is KeyUsageStatus.WRONG:
+            reasons.append("the signer certificate's key usage does not allow digital signatures")
+        chain, anchor = _check_chain(signer, trust, when)
+        if chain.status in (ChainStatus.INVALID, ChainStatus.EXPIRED):
+            reasons.append(f"chain {chain.status.value}: {chain.reason}")
+        revocation = _check_revocation(signer, anchor, trust, now)
+        if revocation.status is RevocationStatus.REVOKED:
+            reasons.append("the signer certificate is revoked")
+    if record.signer_info_count != 1:
+        reasons.append(f"the SOD has {record.signer_info_count} signerInfos; only the first was checked")
+
+    failed = (
+        any(c.status in (DGStatus.MISMATCH, DGStatus.NOT_LISTED) for c in dg_checks)
+        or signature.status is SignatureStatus.INVALID
+        or signer_check.validity is not CertificateValidity.VALID
+        or signer_check.key_usage is KeyUsageStatus.WRONG
+        or chain.status in (ChainStatus.INVALID, ChainStatus.EXPIRED)
+        or revocation.status is RevocationStatus.REVOKED
+    )
+    if failed:
+        status = PAStatus.FAILED
+    elif chain.status is ChainStatus.TRUSTED:
+        status = PAStatus.PASSED
+    else:
+        status = PAStatus.PASSED_UNTRUSTED
+    return PassiveAuthResult(
+        status=status,
+        data_groups=dg_checks,
+        signature=signature,
+        signer=signer_check,
+        chain=chain,
+        revocation=revocation,
+        hash_algorithm=record.hash_algorithm,
+        checked_at=when,
+        time_source=source,
+        reasons=tuple(reasons),
+    )
+
+
+def _check_signature(sod: SOD, signer: CertificateInfo) -> SignatureCheck:
+    try:
+        key = signer.public_key()
+        check = check_cms_signature(
+            key,
+            econtent=sod.econtent,
+            econtent_type=sod.econtent_type,
+            signed_attributes=sod.signed_attributes,
+            digest_algorithm=sod.digest_algorithm,
+            signature_algorithm_der=sod.signature_algorithm_der,
+            signature=sod.signature,
+        )
+    except VerificationError as exc:
+        return SignatureCheck(
+            SignatureStatus.INVALID, sod.signature_algorithm, sod.digest_algorithm, None, None, str(exc)
+        )
+    return SignatureCheck(
+        SignatureStatus.VALID if check.valid else SignatureStatus.INVALID,
+        sod.signature_algorithm,
+        sod.digest_algorithm,
+        check.message_digest_ok,
+        check.content_type_ok,
+        check.reason,
+    )
+
+
+# --- offline re-verification -------------------------------------------------------------------------
+
+_SOD_NAME = re.compile(r"^(?:ef[._ -]?)?sod(?:\.(?:bin|der|dat))?$", re.IGNORECASE)
+_DG_NAME = re.compile(r"^(?:ef[._ -]?)?dg[._ -]?(\d{1,2})(?:\.(?:bin|der|dat))?$", re.IGNORECASE)
+
+
+def split_saved_files(files: Mapping[str, bytes]) -> tuple[bytes, dict[int, bytes]]:
+    """EF.SOD and the DGs from a dict of saved file name -> bytes ("EF.SOD", "DG1", "EF_DG13.bin", ...).
+
+    Other files (EF.COM, EF.CardAccess, a trace) are ignored. Paths are reduced to their last part.
+    """
+    sod: bytes | None = None
+    dgs: dict[int, bytes] = {}
+    for name, data in files.items():
+        base = re.split(r"[\\/]", str(name))[-1].strip()
+        if _SOD_NAME.match(base):
+            if sod is not None:
+                raise VerificationError("two EF.SOD files among the saved files")
+            sod = bytes(data)
+            continue
+        m = _DG_NAME.match(base)
+        if m:
+            number = int(m.group(1))
+            if not 1 <= number <= 16:
+                continue
+            if number in dgs:
+                raise VerificationError(f"two files for DG{number} among the saved files")
+            dgs[number] = bytes(data)
+    if sod is None:
+        raise VerificationError("no EF.SOD among the saved files: passive authentication needs it")
+    return sod, dgs
+
+
+def verify_passive_offline(
+    files: Mapping[str, bytes],
+    *,
+    trust: TrustStore | None = None,
+    at_time: _dt.datetime | None = None,
+) -> PassiveAuthResult:
+    """Re-run passive authentication on saved raw files, with the same verdict as at read time.
+
+    Pass the ``checked_at`` of the original verdict as ``at_time`` to judge certificates at the same
+    moment (it is only used when the SOD has no signing-time attribute).
+    """
+    sod, dgs = split_saved_files(files)
+    return verify_passive(sod, dgs, trust=trust, at_time=at_time)
+
+
+__all__ = [
+    "CertificateValidity",
+    "ChainCheck",
+    "ChainStatus",
+    "DGStatus",
+    "DataGroupCheck",
+    "KeyUsageStatus",
+    "PAStatus",
+    "PassiveAuthResult",
+    "RevocationCheck",
+    "RevocationStatus",
+    "SignatureCheck",
+    "SignatureStatus",
+    "SignerCertificateCheck",
+    "split_saved_files",
+    "verify_passive",
+    "verify_passive_offline",
+]

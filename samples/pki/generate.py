@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""Regenerate the TEST-ONLY sample PKI used by the emulator and the passive-authentication tests.
+
+Run from anywhere: ``python3 samples/pki/generate.py``. It overwrites every file listed in README.md with
+new keys (dates, names and serial numbers stay the same, so tests do not depend on a particular run).
+
+Nothing here is a real Vietnamese CSCA or document signer: every subject says TEST ONLY.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from asn1crypto import keys as akeys
+from asn1crypto import x509 as ax509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+HERE = Path(__file__).resolve().parent
+UTC = dt.UTC
+
+CSCA_VALIDITY = (dt.datetime(2018, 1, 1, tzinfo=UTC), dt.datetime(2040, 1, 1, tzinfo=UTC))
+DSC_VALIDITY = (dt.datetime(2024, 1, 1, tzinfo=UTC), dt.datetime(2036, 1, 1, tzinfo=UTC))
+EXPIRED_VALIDITY = (dt.datetime(2019, 1, 1, tzinfo=UTC), dt.datetime(2022, 1, 1, tzinfo=UTC))
+CRL_THIS_UPDATE = dt.datetime(2025, 6, 1, tzinfo=UTC)
+CRL_NEXT_UPDATE = dt.datetime(2035, 6, 1, tzinfo=UTC)
+REVOKED_AT = dt.datetime(2025, 3, 1, tzinfo=UTC)
+
+SERIALS = {
+    "csca-vn-test": 0x1001,
+    "dsc-ecdsa": 0x2001,
+    "dsc-rsa": 0x2002,
+    "dsc-expired": 0x2003,
+    "dsc-revoked": 0x2004,
+    "dsc-explicit": 0x2005,
+    "mls": 0x2006,
+    "csca-other": 0x3001,
+    "dsc-other": 0x3002,
+}
+
+
+def name(country: str, common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, country),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "TEST ONLY - fictional VN test issuer"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "TEST ONLY - not a real authority"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def key_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def cert_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def csca_cert(
+    key: ec.EllipticCurvePrivateKey, subject: x509.Name, serial: int, digest: hashes.HashAlgorithm
+) -> x509.Certificate:
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(CSCA_VALIDITY[0])
+        .not_valid_after(CSCA_VALIDITY[1])
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(ski, critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+        .sign(key, digest)
+    )
+
+
+def signer_cert(
+    public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey,
+    subject: x509.Name,
+    serial: int,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    issuer_cert: x509.Certificate,
+    validity: tuple[dt.datetime, dt.datetime],
+    digest: hashes.HashAlgorithm,
+) -> x509.Certificate:
+    issuer_ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_cert.subject)
+        .public_key(public_key)
+        .serial_number(serial)
+        .not_valid_before(validity[0])
+        .not_valid_after(validity[1])
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
+        )
+        .sign(issuer_key, digest)
+    )
+
+
+def with_explicit_curve(
+    cert: x509.Certificate, issuer_key: ec.EllipticCurvePrivateKey, digest: hashes.HashAlgorithm
+) -> bytes:
+    """Rewrite a brainpoolP256r1 certificate so its key carries explicit curve parameters, and re-sign.
+
+    Several issuers' document signers look like this; ``cryptography`` cannot load such keys, so the
+    verifier maps them back to the named curve. The builder cannot produce them, hence the ASN.1 edit.
+    """
+    import ecdsa
+
+    curve = ecdsa.curves.BRAINPOOLP256r1
+    size = 32
+    g = curve.generator
+    domain = akeys.SpecifiedECDomain(
+        {
+            "version": "ecdpVer1",
+            "field_id": {"field_type": "prime_field", "parameters": curve.curve.p()},
+            "curve": {
+                "a": curve.curve.a().to_bytes(size, "big"),
+                "b": curve.curve.b().to_bytes(size, "big"),
+            },
+            "base": b"\x04" + g.x().to_bytes(size, "big") + g.y().to_bytes(size, "big"),
+            "order": curve.order,
+            "cofactor": 1,
+        }
+    )
+    parsed = ax509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    tbs = parsed["tbs_certificate"]
+    spki = tbs["subject_public_key_info"]
+    point = spki["public_key"].native
+    new_spki = akeys.PublicKeyInfo(
+        {
+            "algorithm": {"algorithm": "ec", "parameters": akeys.ECDomainParameters({"specified": domain})},
+            "public_key": point,
+        }
+    )
+    new_tbs = tbs.copy()
+    new_tbs["subject_public_key_info"] = new_spki
+    signature = issuer_key.sign(new_tbs.dump(), ec.ECDSA(digest))
+    new_cert = ax509.Certificate(
+        {
+            "tbs_certificate": new_tbs,
+            "signature_algorithm": parsed["signature_algorithm"],
+            "signature_value": signature,
+        }
+    )
+    return bytes(new_cert.dump())
+
+
+def crl(
+    issuer_key: ec.EllipticCurvePrivateKey, issuer_cert: x509.Certificate, revoked_serial: int
+) -> x509.CertificateRevocationList:
+    issuer_ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    entry = (
+        x509.RevokedCertificateBuilder()
+        .serial_number(revoked_serial)
+        .revocation_date(REVOKED_AT)
+        .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False)
+        .build()
+    )
+    return (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer_cert.subject)
+        .last_update(CRL_THIS_UPDATE)
+        .next_update(CRL_NEXT_UPDATE)
+        .add_revoked_certificate(entry)
+        .add_extension(x509.CRLNumber(1), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
+        )
+        .sign(issuer_key, hashes.SHA384())
+    )
+
+
+def main() -> None:
+    trust, certs, keys = HERE / "trust", HERE / "certs", HERE / "keys"
+    for folder in (trust, certs, keys):
+        folder.mkdir(exist_ok=True)
+
+    def save(folder: Path, filename: str, data: bytes) -> None:
+        (folder / filename).write_bytes(data)
+
+    # the test CSCA of the fictional "VN test" issuer, and a second, unrelated CSCA
+    csca_key = ec.generate_private_key(ec.BrainpoolP384R1())
+    csca = csca_cert(csca_key, name("VN", "CSCA VN test - TEST ONLY"), SERIALS["csca-vn-test"], hashes.SHA384())
+    other_key = ec.generate_private_key(ec.SECP256R1())
+    other = csca_cert(other_key, name("ZZ", "CSCA Other test - TEST ONLY"), SERIALS["csca-other"], hashes.SHA256())
+    save(trust, "csca-vn-test.pem", cert_pem(csca))
+    save(keys, "csca-vn-test.key", key_pem(csca_key))
+    save(certs, "csca-other.pem", cert_pem(other))
+    save(keys, "csca-other.key", key_pem(other_key))
+
+    def issue(
+        label: str,
+        key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
+        common_name: str,
+        *,
+        validity: tuple[dt.datetime, dt.datetime] = DSC_VALIDITY,
+        by: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] = (csca_key, csca),
+        digest: hashes.HashAlgorithm | None = None,
+    ) -> x509.Certificate:
+        country = by[1].subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)[0].value
+        cert = signer_cert(
+            key.public_key(),
+            name(str(country), common_name),
+            SERIALS[label],
+            by[0],
+            by[1],
+            validity,
+            digest or (hashes.SHA384() if by[1] is csca else hashes.SHA256()),
+        )
+        save(certs, f"{label}.pem", cert_pem(cert))
+        save(keys, f"{label}.key", key_pem(key))
+        return cert
+
+    issue("dsc-ecdsa", ec.generate_private_key(ec.BrainpoolP256R1()), "DS VN test ECDSA - TEST ONLY")
+    issue(
+        "dsc-rsa",
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        "DS VN test RSA - TEST ONLY",
+    )
+    issue(
+        "dsc-expired",
+        ec.generate_private_key(ec.SECP256R1()),
+        "DS VN test expired - TEST ONLY",
+        validity=EXPIRED_VALIDITY,
+    )
+    revoked = issue("dsc-revoked", ec.generate_private_key(ec.SECP256R1()), "DS VN test revoked - TEST ONLY")
+    explicit_key = ec.generate_private_key(ec.BrainpoolP256R1())
+    explicit = issue("dsc-explicit", explicit_key, "DS VN test explicit curve - TEST ONLY")
+    save(
+        certs,
+        "dsc-explicit.pem",
+        ax509_pem(with_explicit_curve(explicit, csca_key, hashes.SHA384())),
+    )
+    issue("mls", ec.generate_private_key(ec.SECP256R1()), "Master List Signer VN test - TEST ONLY")
+    issue(
+        "dsc-other",
+        ec.generate_private_key(ec.SECP256R1()),
+        "DS Other test - TEST ONLY",
+        by=(other_key, other),
+    )
+
+    revocation_list = crl(csca_key, csca, revoked.serial_number)
+    save(trust, "csca-vn-test.crl", revocation_list.public_bytes(serialization.Encoding.DER))
+
+
+def ax509_pem(der: bytes) -> bytes:
+    from asn1crypto import pem
+
+    return bytes(pem.armor("CERTIFICATE", der))
+
+
+if __name__ == "__main__":
+    main()
