@@ -1,1 +1,58 @@
-"""emulator"""
+"""A virtual CCCD chip: personalised from a persona file, answering APDUs like the Vietnamese card.
+
+``VirtualCard`` is itself a :class:`~cccd_reader.transport.base.Transport`, so the whole reader runs
+against it in-process; the vpcd bridge and the nfcpy udp responder put the same object behind PC/SC and
+nfcpy. ``load_sample("<name>")`` gives a ready card from the built-in synthetic people, and
+``build_card(persona)`` personalises one from a persona file (schema in docs/emulator.md).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .card import CardProfile, ScriptedRandom, SeededRandom, VirtualCard, make_atr
+from .faults import CorruptMAC, Delay, DropLink, Fault, NakedError, ReadLimit, When
+from .filesystem import EMRTD_AID, Access, ElementaryFile, FileSystem
+
+# names defined in modules that pull in the LDS encoders and crypto: imported on first use
+_LAZY: dict[str, str] = {
+    "Persona": "cccd_reader.emulator.persona",
+    "CardKeys": "cccd_reader.emulator.persona",
+    "PersonalizedCard": "cccd_reader.emulator.persona",
+    "load_persona": "cccd_reader.emulator.persona",
+    "build_card": "cccd_reader.emulator.persona",
+    "load_sample": "cccd_reader.emulator.samples",
+    "sample_names": "cccd_reader.emulator.samples",
+    "sample_card": "cccd_reader.emulator.samples",
+    "sample_trust_anchor": "cccd_reader.emulator.samples",
+}
+
+__all__ = [
+    "EMRTD_AID",
+    "Access",
+    "CardProfile",
+    "CorruptMAC",
+    "Delay",
+    "DropLink",
+    "ElementaryFile",
+    "Fault",
+    "FileSystem",
+    "NakedError",
+    "ReadLimit",
+    "ScriptedRandom",
+    "SeededRandom",
+    "VirtualCard",
+    "When",
+    "make_atr",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cccd_reader.emulator' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
