@@ -1,0 +1,161 @@
+"""Image variants for photos the first decoding pass misses.
+
+A phone photo of a card fails for a few recurring reasons: the 18 mm code covers too few pixels (upscale),
+light is uneven (contrast equalisation, local thresholds), the photo is soft (sharpening, a global
+threshold that re-hardens module edges), the sensor is noisy (median filter), or the code is a small part
+of a large scene (crops of the likely regions, upscaled). Each variant answers one of those; the cascade
+in :mod:`cccd_reader.qr.image` tries them in this order and stops at the first that decodes, so the cheap,
+most often useful ones come first.
+
+Everything works with Pillow alone. When OpenCV is installed, CLAHE (contrast-limited adaptive histogram
+equalisation) replaces Pillow's global equalisation, which over-amplifies glare.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from PIL import Image, ImageChops, ImageFilter, ImageOps
+
+Variant = tuple[str, Callable[[], Image.Image]]
+
+UPSCALE_MAX_PIXELS = 4_000_000
+"""Upscaled variants are made only for images up to this size (bigger ones have pixels enough)."""
+
+
+def _cv2() -> Any | None:
+    try:
+        return importlib.import_module("cv2")
+    except ImportError:
+        return None
+
+
+def otsu_threshold(image: Image.Image) -> int:
+    """Otsu's global threshold from the 256-bin histogram (maximises between-class variance)."""
+    hist = image.histogram()[:256]
+    total = sum(hist)
+    if total == 0:
+        return 128
+    sum_all = sum(i * h for i, h in enumerate(hist))
+    weight_bg = 0
+    sum_bg = 0.0
+    best_t, best_var = 128, -1.0
+    for t in range(256):
+        weight_bg += hist[t]
+        if weight_bg == 0:
+            continue
+        weight_fg = total - weight_bg
+        if weight_fg == 0:
+            break
+        sum_bg += t * hist[t]
+        mean_bg = sum_bg / weight_bg
+        mean_fg = (sum_all - sum_bg) / weight_fg
+        var = weight_bg * weight_fg * (mean_bg - mean_fg) ** 2
+        if var > best_var:
+            best_var, best_t = var, t
+    return best_t
+
+
+def binarize_otsu(image: Image.Image) -> Image.Image:
+    t = otsu_threshold(image)
+    return image.point(lambda v: 255 if v > t else 0)
+
+
+def binarize_adaptive(image: Image.Image, *, offset: int = 7) -> Image.Image:
+    """Local-mean threshold: a pixel is dark when it is darker than its neighbourhood by ``offset``.
+
+    The window is about a fortieth of the shorter side: wider than a module of a card-sized code in a
+    typical photo, narrower than a shadow's gradient.
+    """
+    radius = max(4, min(image.size) // 40)
+    cv2 = _cv2()
+    if cv2 is not None:
+        np = importlib.import_module("numpy")
+        array = np.asarray(image, dtype=np.uint8)
+        out = cv2.adaptiveThreshold(array, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY,
+                                    2 * radius + 1, offset)
+        return Image.fromarray(out)
+    local_mean = image.filter(ImageFilter.BoxBlur(radius))
+    darker = ImageChops.subtract(local_mean, image)
+    return darker.point(lambda v: 0 if v > offset else 255)
+
+
+def equalize(image: Image.Image) -> Image.Image:
+    cv2 = _cv2()
+    if cv2 is not None:
+        np = importlib.import_module("numpy")
+        clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
+        return Image.fromarray(clahe.apply(np.asarray(image, dtype=np.uint8)))
+    return ImageOps.equalize(ImageOps.autocontrast(image, cutoff=1))
+
+
+def sharpen(image: Image.Image) -> Image.Image:
+    return image.filter(ImageFilter.UnsharpMask(radius=2, percent=200, threshold=0))
+
+
+def rescale(image: Image.Image, factor: float) -> Image.Image:
+    width, height = image.size
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    resample = Image.Resampling.BICUBIC if factor > 1 else Image.Resampling.BOX
+    return image.resize(size, resample)
+
+
+def crops(image: Image.Image) -> list[Image.Image]:
+    """Overlapping crops (the four quadrants and the centre, each 60% of a side), upscaled to about 2x.
+
+    A card photographed from afar leaves the code at 60-100 px in a large frame; detectors that work on a
+    downscaled pyramid lose it. Cropping restores the code's share of the image.
+    """
+    width, height = image.size
+    cw, ch = int(width * 0.6), int(height * 0.6)
+    if cw < 40 or ch < 40:
+        return []
+    boxes = [(0, 0), (width - cw, 0), (0, height - ch), (width - cw, height - ch),
+             ((width - cw) // 2, (height - ch) // 2)]
+    factor = 2.0 if cw * ch * 4 <= UPSCALE_MAX_PIXELS else 1.0
+    return [rescale(image.crop((x, y, x + cw, y + ch)), factor) for x, y in boxes]
+
+
+def variants(image: Image.Image) -> Iterator[Variant]:
+    """The cascade's variants of a greyscale image, in the order they are tried; built lazily."""
+    width, height = image.size
+    pixels = width * height
+    small = pixels * 4 <= UPSCALE_MAX_PIXELS
+
+    if small:
+        yield "upscale-2x", lambda: rescale(image, 2.0)
+    yield "otsu", lambda: binarize_otsu(image)
+    yield "equalize", lambda: equalize(image)
+    yield "sharpen", lambda: sharpen(image)
+    if small:
+        yield "upscale-2x+sharpen", lambda: sharpen(rescale(image, 2.0))
+    yield "adaptive", lambda: binarize_adaptive(image)
+    yield "median", lambda: image.filter(ImageFilter.MedianFilter(3))
+    if min(width, height) >= 400:
+        yield "downscale-2x", lambda: rescale(image, 0.5)
+    yield "equalize+otsu", lambda: binarize_otsu(equalize(image))
+    yield "dilate", lambda: image.filter(ImageFilter.MaxFilter(3))
+    yield "erode", lambda: image.filter(ImageFilter.MinFilter(3))
+    yield "rotate-45", lambda: image.rotate(45, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+    for index, crop_fn in enumerate(_crop_makers(image)):
+        yield f"crop-{index}", crop_fn
+    if small:
+        yield "upscale-3x+otsu", lambda: binarize_otsu(rescale(image, 3.0))
+
+
+def _crop_makers(image: Image.Image) -> Iterator[Callable[[], Image.Image]]:
+    cache: list[Image.Image] = []
+
+    def make(i: int) -> Callable[[], Image.Image]:
+        def build() -> Image.Image:
+            if not cache:
+                cache.extend(crops(image))
+            return cache[i] if i < len(cache) else image
+        return build
+
+    width, height = image.size
+    if int(width * 0.6) >= 40 and int(height * 0.6) >= 40:
+        for i in range(5):
+            yield make(i)
