@@ -252,6 +252,8 @@ BAD = [
     (_with(6, "31042024"), "issue_date", "31042024"),
     (_with(6, "16082003"), "issue_date", "16082003"),  # before the date of birth
     (_with(7, "\x07"), "extra_fields", None),
+    (_with(2, "Lê Thị\udcffNhung"), "full_name", "Nhung"),  # a byte the decoder could not read
+    (_with(5, "Tổ 5\u2028Đà Nẵng"), "address", "Tổ 5"),
 ]
 
 

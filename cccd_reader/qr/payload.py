@@ -191,7 +191,9 @@ def _parse(text: object) -> QRData:
     extra = tuple(fields[7:])
     for i, value in enumerate(extra):
         if _has_control(value):
-            raise QRPayloadError(f"extra field {i + 8} contains control characters", field="extra_fields")
+            raise QRPayloadError(
+                f"extra field {i + 8} contains control or undecodable characters", field="extra_fields"
+            )
 
     values: list[str] = []
     for name, value in zip(FIELD_NAMES, core, strict=True):
@@ -199,7 +201,7 @@ def _parse(text: object) -> QRData:
         if s != value and REPAIR_WHITESPACE not in repairs:
             repairs.append(REPAIR_WHITESPACE)
         if _has_control(s):
-            raise QRPayloadError(f"{_label(name)} contains control characters", field=name)
+            raise QRPayloadError(f"{_label(name)} contains control or undecodable characters", field=name)
         values.append(s)
     id_number, old_id, full_name, dob_text, sex_text, address, issue_text = values
 
@@ -255,8 +257,13 @@ def _digits(text: str, length: int) -> bool:
     return len(text) == length and text.isascii() and text.isdigit()
 
 
+# Control characters, line/paragraph separators, and lone surrogates (bytes a decoder could not read,
+# e.g. command-line arguments that were not UTF-8) have no place in a field.
+_BAD_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
 def _has_control(text: str) -> bool:
-    return any(unicodedata.category(c) == "Cc" for c in text)
+    return any(unicodedata.category(c) in _BAD_CATEGORIES for c in text)
 
 
 def _is_date_text(text: str) -> bool:
