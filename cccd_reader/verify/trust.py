@@ -317,15 +317,21 @@ class TrustStore:
     # loading
 
     @classmethod
-    def from_paths(cls, *paths: str | os.PathLike[str]) -> TrustStore:
+    def from_paths(
+        cls, *paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+    ) -> TrustStore:
         """Load certificate files (.pem/.der/.cer/.crt), master lists (.ml) and CRLs (.crl).
 
         A folder is searched recursively for those extensions; other files in it are ignored. A file
-        named explicitly must load.
+        named explicitly must load. Lists of paths are accepted as well as separate arguments.
         """
         store = cls()
-        for path in paths:
-            store.add_path(path)
+        for item in paths:
+            if isinstance(item, str | os.PathLike):
+                store.add_path(item)
+            else:
+                for path in item:
+                    store.add_path(path)
         return store
 
     def add_path(self, path: str | os.PathLike[str]) -> None:
