@@ -146,6 +146,7 @@ class PartialDate:
 
 # --- the portrait -------------------------------------------------------------------------------------
 
+MAX_PORTRAIT_PIXELS = 25_000_000  # an ID portrait is well under a megapixel; refuse decompression bombs
 _MIME_BY_FORMAT = {"JPEG": "image/jpeg", "JP2": "image/jp2", "J2K": "image/j2k"}
 _SUFFIX_FORMAT = {
     ".jpg": "JPEG", ".jpeg": "JPEG", ".jfif": "JPEG",
@@ -180,12 +181,17 @@ class Portrait:
 
     def to_image(self) -> Any:
         """Decode with Pillow (OpenJPEG inside Pillow handles JP2 and J2K). Returns a loaded image."""
-        from PIL import Image, UnidentifiedImageError
+        from PIL import Image
 
         try:
             img = Image.open(io.BytesIO(self.image))
+            if img.width * img.height > MAX_PORTRAIT_PIXELS:
+                raise ParseError(f"the portrait claims {img.width}x{img.height} pixels; refusing to decode",
+                                 file="DG2")
             img.load()
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        except ParseError:
+            raise
+        except Exception as exc:  # codec errors come in many types; the bytes are untrusted
             raise ParseError(f"the portrait ({self.format}) cannot be decoded: {type(exc).__name__}",
                              file="DG2") from None
         return img
