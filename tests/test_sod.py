@@ -114,8 +114,14 @@ def test_lds_version_info_and_signing_time() -> None:
     key, cert = _signer("dsc-rsa")
     when = dt.datetime(2025, 5, 17, 8, 30, tzinfo=dt.UTC)
     sod = decode_sod(
-        build_sod(DGS, signer_key=key, signer_cert=cert, lds_version="0108", signing_time=when,
-                  signature_algorithm="rsassa-pss")
+        build_sod(
+            DGS,
+            signer_key=key,
+            signer_cert=cert,
+            lds_version="0108",
+            signing_time=when,
+            signature_algorithm="rsassa-pss",
+        )
     )
     assert sod.version == 1
     assert (sod.lds_version, sod.unicode_version) == ("0108", "040000")
@@ -179,21 +185,31 @@ def test_bad_security_objects_are_parse_errors() -> None:
         return encode_tlv(0x77, signed)
 
     def lso(entries: list[tuple[int, bytes]], version: int = 0, alg: str = "sha256") -> bytes:
-        return bytes(LDSSecurityObject({
-            "version": version,
-            "hash_algorithm": {"algorithm": alg},
-            "data_group_hash_values": DataGroupHashValues(
-                [DataGroupHash({"data_group_number": n, "data_group_hash_value": h}) for n, h in entries]),
-        }).dump())
+        return bytes(
+            LDSSecurityObject(
+                {
+                    "version": version,
+                    "hash_algorithm": {"algorithm": alg},
+                    "data_group_hash_values": DataGroupHashValues(
+                        [
+                            DataGroupHash({"data_group_number": n, "data_group_hash_value": h})
+                            for n, h in entries
+                        ]
+                    ),
+                }
+            ).dump()
+        )
 
     good = b"\x11" * 32
     assert decode_sod(sod_over(lso([(1, good)]))).dg_hashes == {1: good}
-    for bad in (lso([(1, good), (1, good)]),        # listed twice
-                lso([(1, b"\x11" * 20)]),           # wrong hash length
-                lso([(0, good)]),                   # DG number out of range
-                lso([(1, good)], version=7),        # unknown version
-                lso([(1, good)], alg="md5"),        # unknown hash
-                b"\x30\x00"):                       # not an LDSSecurityObject
+    for bad in (
+        lso([(1, good), (1, good)]),  # listed twice
+        lso([(1, b"\x11" * 20)]),  # wrong hash length
+        lso([(0, good)]),  # DG number out of range
+        lso([(1, good)], version=7),  # unknown version
+        lso([(1, good)], alg="md5"),  # unknown hash
+        b"\x30\x00",
+    ):  # not an LDSSecurityObject
         with pytest.raises(ParseError):
             decode_sod(sod_over(bad))
 
@@ -215,8 +231,13 @@ def test_encode_lds_security_object_orders_data_groups() -> None:
 
 def _valid_sod() -> bytes:
     key, cert = _signer("dsc-ecdsa")
-    return build_sod(DGS, signer_key=key, signer_cert=cert, lds_version="0108",
-                     signing_time=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+    return build_sod(
+        DGS,
+        signer_key=key,
+        signer_cert=cert,
+        lds_version="0108",
+        signing_time=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+    )
 
 
 VALID = _valid_sod()
