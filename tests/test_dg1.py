@@ -1,4 +1,4 @@
-"""DG1, pinned to the ICAO 9303 / BSI DG1 samples in the vectors and to the synthetic CCCD MRZ (facts §2.1)."""
+"""DG1, pinned to the ICAO 9303 / BSI DG1 samples and to the synthetic CCCD MRZ (facts §2.1)."""
 
 from __future__ import annotations
 

@@ -97,7 +97,24 @@ def test_registry_table_matches_icao_9303_10():
     assert set(by_name) == {"EF.COM", "EF.SOD", *(f"DG{n}" for n in range(1, 17))}
     assert (by_name["EF.COM"].tag, by_name["EF.COM"].fid, by_name["EF.COM"].sfi) == (0x60, 0x011E, 0x1E)
     assert (by_name["EF.SOD"].tag, by_name["EF.SOD"].fid, by_name["EF.SOD"].sfi) == (0x77, 0x011D, 0x1D)
-    expected_tags = [0x61, 0x75, 0x63, 0x76, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6A, 0x6B, 0x6C, 0x6D, 0x6E, 0x6F, 0x70]
+    expected_tags = [
+        0x61,
+        0x75,
+        0x63,
+        0x76,
+        0x65,
+        0x66,
+        0x67,
+        0x68,
+        0x69,
+        0x6A,
+        0x6B,
+        0x6C,
+        0x6D,
+        0x6E,
+        0x6F,
+        0x70,
+    ]
     for n, tag in enumerate(expected_tags, start=1):
         f = by_name[f"DG{n}"]
         assert (f.tag, f.fid, f.sfi, f.dg) == (tag, 0x0100 + n, n, n)

@@ -228,11 +228,12 @@ def _portraits_of(template: BiometricInfoTemplate) -> list[Portrait]:
                     and image.startswith(JPEG_MAGIC)
                     and not image.endswith(b"\xff\xd9")
                 ):
-                    # a block length one byte short of the real image (record-length slack): the end of
-                    # image marker is in the trailing bytes
-                    eoi = data.trailing.find(b"\xff\xd9", 0, 8)
+                    # block length a little short of the real image (record-length slack): the end of image
+                    # marker sits in the trailing bytes
+                    joined = image + data.trailing[:8]
+                    eoi = joined.find(b"\xff\xd9", max(0, len(image) - 1))
                     if eoi >= 0:
-                        image = image + data.trailing[: eoi + 2]
+                        image = joined[: eoi + 2]
                 declared: str | None = {
                     IMAGE_DATA_TYPE_JPEG: "JPEG",
                     IMAGE_DATA_TYPE_JPEG2000: "JPEG2000",
