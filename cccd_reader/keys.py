@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -140,8 +141,6 @@ def _is_digits(text: object, length: int) -> bool:
 
 
 def _sex_letter(sex: str) -> str:
-    import unicodedata
-
     letter = None
     if isinstance(sex, str):
         letter = _SEX_WORDS.get(unicodedata.normalize("NFC", sex).strip().casefold())
