@@ -34,6 +34,8 @@ class MiniChip:
         require_auth: bool = True,
         mf_files: Mapping[int, bytes] | None = None,
         sfi: bool = True,
+        denied: frozenset[int] = frozenset(),
+        exact_le: bool = False,
     ) -> None:
         self.bac = BACChip.from_key(key, random_bytes=random_bytes)
         self.files = dict(files)
@@ -43,6 +45,9 @@ class MiniChip:
         self.eof_sw = eof_sw
         self.require_auth = require_auth
         self.sfi = sfi
+        self.denied = denied
+        self.exact_le = exact_le
+        self.reads: list[tuple[int, int, int]] = []  # (INS, offset, Le) of every READ BINARY
         self.session: SMSession | None = None
         self.selected: bytes | None = None
         self.app_selected = False
@@ -70,6 +75,9 @@ class MiniChip:
             return resp.encode()
         return self.handle(cmd, secure=False).encode()
 
+    def reconnect(self) -> None:
+        self.reset()
+
     def reset(self) -> None:
         """A power cycle: session and selection are gone."""
         self.session = None
@@ -89,9 +97,12 @@ class MiniChip:
                     return ResponseAPDU(b"", 0x9000)
                 return ResponseAPDU(b"", 0x6A82)
             if cmd.p1 == 0x02 and len(cmd.data) == 2:
-                content = self._lookup(int.from_bytes(cmd.data, "big"))
+                fid = int.from_bytes(cmd.data, "big")
+                content = self._lookup(fid)
                 if content is None:
                     return ResponseAPDU(b"", 0x6A82)
+                if fid in self.denied:
+                    return ResponseAPDU(b"", 0x6982)
                 if self.require_auth and not secure and content in self.files.values():
                     return ResponseAPDU(b"", 0x6982)
                 self.selected = content
@@ -115,6 +126,8 @@ class MiniChip:
             content = self._lookup(fid) if fid is not None else None
             if content is None:
                 return ResponseAPDU(b"", 0x6A82)
+            if fid in self.denied:
+                return ResponseAPDU(b"", 0x6982)
             if self.require_auth and not secure and content in self.files.values():
                 return ResponseAPDU(b"", 0x6982)
             self.selected = content
@@ -131,6 +144,7 @@ class MiniChip:
             offset = int.from_bytes(do54.value, "big")
         if self.selected is None:
             return ResponseAPDU(b"", 0x6986)
+        self.reads.append((cmd.ins, offset, le))
         capacity = max_plain_response(self.session.cipher if secure and self.session else None,
                                       extended=cmd.extended)
         overhead = 4 if cmd.ins == 0xB1 else 0
@@ -143,6 +157,9 @@ class MiniChip:
         want = le
         if cmd.ins == 0xB1:  # Le counts the DO53 wrapper too
             want = max(n for n in range(max(0, le - 4), le + 1) if len(encode_tlv(0x53, bytes(n))) <= le)
+        left = len(content) - offset
+        if self.exact_le and cmd.ins == 0xB0 and want > left and 0 < left < 256:
+            return ResponseAPDU(b"", 0x6C00 | left)
         chunk = content[offset : offset + want]
         sw = 0x9000 if len(chunk) == want else self.eof_sw
         if cmd.ins == 0xB1:
