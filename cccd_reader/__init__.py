@@ -43,6 +43,14 @@ _LAZY: dict[str, str] = {
     # the read
     "read_card": "cccd_reader.read",
     "CardRecord": "cccd_reader.read",
+    # passive authentication
+    "SOD": "cccd_reader.lds.sod",
+    "verify_passive": "cccd_reader.verify.passive",
+    "verify_passive_offline": "cccd_reader.verify.passive",
+    "PassiveAuthResult": "cccd_reader.verify.passive",
+    "PAStatus": "cccd_reader.verify.passive",
+    "TrustStore": "cccd_reader.verify.trust",
+    "build_sod": "cccd_reader.verify.signing",
     # the virtual chip
     "VirtualCard": "cccd_reader.emulator",
 }
