@@ -192,6 +192,15 @@ class NFCTransport:
         except Exception:
             return False
 
+    def wait_for_removal(self, timeout: float) -> bool:
+        """Block until the card leaves the field (True) or ``timeout`` passes (False)."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        while time.monotonic() < deadline:
+            if not self.is_present():
+                return True
+            time.sleep(0.1)
+        return False
+
     def reconnect(self, timeout: float = RECONNECT_TIMEOUT) -> None:
         """Wait up to ``timeout`` s for the card to be back in the field and activate it again."""
         self._tag = None

@@ -1,0 +1,436 @@
+"""``cccd-read read``: read a card's chip end to end and show who it belongs to and whether it is genuine.
+
+Readers: ``--reader NAME`` (PC/SC; a name, a part of it, or an index from ``cccd-read readers``),
+``--nfc PATH`` (nfcpy: ``usb``, ``tty:USB0:pn532``, ``udp:host:port``) or ``--emulator [CARD]`` (a
+built-in sample card through the in-process virtual chip). The key comes from the QR code (``--qr IMAGE``
+or ``--qr-text``), the CAN, the MRZ, or ``--id/--dob/--expiry``; with none of them the CAN is asked for.
+
+This is output the user asked for, so the holder's details are printed (and only here); error lines and
+``--debug`` never contain them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+from cccd_reader.cli import (
+    EXIT_OK,
+    EXIT_VERIFICATION_FAILED,
+    exit_code_for,
+    handle_errors,
+)
+from cccd_reader.errors import CCCDError, InputError, KeyInputError, ReadError
+
+STEP_LABELS = {
+    "probe": "Probing the card",
+    "card_access": "Reading EF.CardAccess",
+    "access": "Authenticating (PACE / BAC)",
+    "files": "Reading files",
+    "chip_auth": "Chip Authentication",
+    "active_auth": "Active Authentication",
+    "passive_auth": "Passive authentication",
+    "qr_check": "Comparing the QR code with the chip",
+}
+
+
+# --- keys ---------------------------------------------------------------------------------------------
+
+
+def _parse_date(text: str, what: str) -> _dt.date:
+    text = text.strip()
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d%m%Y", "%y%m%d", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return _dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise KeyInputError(f"{what}: not a date (use YYYY-MM-DD or DD/MM/YYYY)")
+
+
+def resolve_key(*, qr: str | None, qr_text: str | None, can: str | None, mrz: str | None,
+                id_number: str | None, dob: str | None, expiry: str | None,
+                interactive: bool) -> Any:
+    """The key (or QRData, or list of keys) from the command-line options, else asked for."""
+    from cccd_reader.keys import CANKey, MRZKey
+
+    given = [x for x in (qr, qr_text, can, mrz, id_number) if x]
+    if len(given) > 1:
+        raise InputError("give one key source: --qr, --qr-text, --can, --mrz or --id/--dob/--expiry")
+    if qr:
+        from cccd_reader.qr.image import read_qr_image
+
+        return read_qr_image(qr)
+    if qr_text:
+        from cccd_reader.qr.payload import parse_qr_payload
+
+        return parse_qr_payload(qr_text)
+    if can:
+        return CANKey(can.strip())
+    if mrz:
+        from cccd_reader.keys import mrz_key_from_mrz
+
+        return mrz_key_from_mrz(mrz.replace("\\n", "\n"))
+    if id_number:
+        digits = id_number.strip()
+        if not dob:
+            # the ID alone gives the CAN (its last 6 digits)
+            if len(digits) != 12 or not digits.isdigit():
+                raise KeyInputError("--id takes the 12-digit ID number")
+            return CANKey(digits[-6:])
+        doc = digits[3:12] if len(digits) == 12 and digits.isdigit() else digits
+        birth = _parse_date(dob, "--dob")
+        keys: list[Any] = []
+        if len(digits) == 12 and digits.isdigit():
+            keys.append(CANKey(digits[-6:]))
+        if expiry and expiry.strip().lower() not in ("none", "never", "no", "khong", "không"):
+            keys.append(MRZKey(doc, birth, _parse_date(expiry, "--expiry")))
+        elif expiry:
+            keys.append(MRZKey(doc, birth, None))
+        return keys
+    if dob or expiry:
+        raise InputError("--dob/--expiry need --id")
+    if not interactive:
+        raise InputError("no access key: give --qr IMAGE, --qr-text, --can, --mrz or --id/--dob/--expiry")
+    value = click.prompt("CAN (the last 6 digits of the 12-digit ID number) or the full ID number",
+                         hide_input=True, err=True)
+    value = value.strip()
+    if len(value) == 12 and value.isdigit():
+        value = value[-6:]
+    return CANKey(value)
+
+
+# --- transports -------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def open_transport(*, reader: str | None, nfc: str | None, emulator: str | None,
+                   wait: float) -> Iterator[tuple[Any, Any]]:
+    """Yield (transport, sample) where ``sample`` is the emulator's sample (or None)."""
+    if sum(x is not None for x in (reader, nfc, emulator)) > 1:
+        raise InputError("choose one of --reader, --nfc and --emulator")
+    if emulator is not None:
+        sample = load_emulator_sample(emulator)
+        yield sample_card(sample), sample
+        return
+    if nfc is not None:
+        from cccd_reader.transport.nfc import NFCTransport
+
+        transport: Any = NFCTransport(nfc, timeout=wait)
+    else:
+        from cccd_reader.transport.pcsc import PCSCTransport
+
+        transport = PCSCTransport(reader, timeout=wait)
+    try:
+        yield transport, None
+    finally:
+        transport.close()
+
+
+def load_emulator_sample(name: str) -> Any:
+    from cccd_reader import emulator
+
+    names = list(emulator.sample_names())
+    if name in ("", "default"):
+        if not names:
+            raise InputError("the emulator has no sample cards")
+        name = names[0]
+    if name not in names:
+        raise InputError(f"no sample card {name!r}; samples: {', '.join(names)}")
+    return emulator.load_sample(name)
+
+
+def sample_card(sample: Any) -> Any:
+    """The VirtualCard of a loaded sample (the sample itself when it is the card)."""
+    for attr in ("card", "virtual_card"):
+        card = getattr(sample, attr, None)
+        if card is not None and callable(getattr(card, "transmit", None)):
+            return card
+    return sample
+
+
+def sample_key(sample: Any) -> Any:
+    """The key a sample card is read with: its QR payload when it has one (so the QR check runs)."""
+    for attr in ("qr", "qr_data"):
+        qr = getattr(sample, attr, None)
+        if qr is not None and hasattr(qr, "id_number"):
+            return qr
+    persona = getattr(sample, "persona", None)
+    for src in (sample, persona):
+        if src is None:
+            continue
+        text = getattr(src, "qr_payload", None) or getattr(src, "qr_text", None)
+        if callable(text):
+            text = text()
+        if isinstance(text, str) and text:
+            from cccd_reader.qr.payload import parse_qr_payload
+
+            return parse_qr_payload(text)
+        keys = getattr(src, "keys", None)
+        if callable(keys):
+            keys = keys()
+        if keys:
+            return list(keys)
+    raise InputError("the sample card has no QR payload; give a key with --can or --mrz")
+
+
+def sample_trust(sample: Any) -> Any:
+    from cccd_reader import emulator
+
+    getter = getattr(emulator, "sample_trust_anchor", None)
+    if getter is None:
+        return None
+    try:
+        return getter()
+    except TypeError:
+        return getter(sample)
+
+
+def load_trust(paths: tuple[str, ...]) -> Any:
+    if not paths:
+        return None
+    from cccd_reader.verify import TrustStore
+
+    return TrustStore.from_paths(list(paths))
+
+
+# --- progress -------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def progress_display(enabled: bool) -> Iterator[Callable[[Any], None] | None]:
+    """A rich progress display on stderr driven by the pipeline's ProgressEvents."""
+    if not enabled:
+        yield None
+        return
+    console = Console(stderr=True)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                        console=console, transient=True)
+    tasks: dict[str, Any] = {}
+
+    def on_event(ev: Any) -> None:
+        if ev.event == "start":
+            key = ev.step
+            if key not in tasks and ev.step != "files":
+                tasks[key] = progress.add_task(STEP_LABELS.get(ev.step, ev.step), total=None)
+        elif ev.event == "bytes" and ev.file:
+            key = f"file:{ev.file}"
+            if key not in tasks:
+                tasks[key] = progress.add_task(f"Reading {ev.file}", total=ev.total)
+            progress.update(tasks[key], completed=ev.done, total=ev.total)
+        elif ev.event == "done" and ev.step in tasks:
+            progress.update(tasks[ev.step], total=1, completed=1)
+        elif ev.event == "retry":
+            progress.console.print(Text(f"{STEP_LABELS.get(ev.step, ev.step)}: {ev.message}", style="yellow"))
+
+    with progress:
+        yield on_event
+
+
+# --- output ---------------------------------------------------------------------------------------------
+
+_VERDICT_STYLE = {"genuine": "bold green", "not-genuine": "bold red", "mismatch": "bold red",
+                  "unverified": "bold yellow"}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    iso = getattr(value, "isoformat", None)
+    if callable(iso):
+        return str(iso())
+    return str(value)
+
+
+def summary_table(record: Any) -> Table:
+    table = Table(title="CCCD chip", show_header=False, title_justify="left")
+    table.add_column("Field", style="bold", no_wrap=True)
+    table.add_column("Value", overflow="fold")
+    ident = record.identity
+    rows = [
+        ("ID number", "id_number"), ("Full name", "full_name"), ("Date of birth", "date_of_birth"),
+        ("Sex", "sex_text"), ("Nationality", "nationality"), ("Ethnicity", "ethnicity"),
+        ("Religion", "religion"), ("Place of origin", "place_of_origin"),
+        ("Place of residence", "place_of_residence"), ("Identifying marks", "identifying_marks"),
+        ("Issue date", "issue_date"), ("Expiry date", "expiry_date"), ("Father", "father_name"),
+        ("Mother", "mother_name"), ("Spouse", "spouse_name"), ("Old ID number", "old_id_number"),
+    ]
+    if ident is not None:
+        for label, attr in rows:
+            value = getattr(ident, attr, None)
+            if attr == "sex_text" and not value:
+                value = getattr(ident, "sex", None)
+            if attr == "expiry_date" and value is None and getattr(ident, "no_expiry", False):
+                value = "no expiry"
+            if value not in (None, ""):
+                table.add_row(label, Text(_text(value)))
+    if record.portrait is not None:
+        p = record.portrait
+        size = f"{p.width}x{p.height} " if getattr(p, "width", None) else ""
+        n = len(getattr(p, "image", b""))
+        table.add_row("Portrait", Text(f"{size}{getattr(p, 'format', '')}, {n} bytes"))
+    sec = record.security
+    table.add_row("Access", Text(f"{sec.access_protocol or '?'} with {sec.access_key or '?'}"
+                                 + (f" ({sec.access_detail})" if sec.access_detail else "")))
+    table.add_row("Passive authentication", Text(sec.passive_auth))
+    table.add_row("Chip Authentication", Text(sec.chip_auth))
+    table.add_row("Active Authentication", Text(sec.active_auth))
+    if sec.qr_checked:
+        qr_text = "matches the chip" if not sec.qr_mismatches else \
+            "DIFFERS from the chip: " + ", ".join(m.field for m in sec.qr_mismatches)
+        table.add_row("QR code vs chip", Text(qr_text))
+    table.add_row("Verdict", Text(sec.verdict.upper(), style=_VERDICT_STYLE.get(sec.verdict, "")))
+    st = record.stats
+    table.add_row("Read", Text(f"{len(record.files)} files, {st.apdus} APDUs, "
+                               f"{st.bytes_received} bytes in {st.seconds:.2f} s"
+                               + (f", {st.recoveries} recoveries" if st.recoveries else "")))
+    if record.warnings:
+        table.add_row("Warnings", Text("\n".join(record.warnings)))
+    return table
+
+
+def verification_failed(record: Any) -> bool:
+    return bool(record.security.verdict in ("not-genuine", "mismatch"))
+
+
+def emit_record(record: Any, *, as_json: bool, portrait: str | None, console: Console | None = None) -> None:
+    if portrait and record.portrait is not None:
+        saved = record.portrait.save(portrait)
+        click.echo(f"portrait saved to {saved}", err=True)
+    elif portrait:
+        click.echo("no portrait on the card (DG2 not read)", err=True)
+    if as_json:
+        data = record.to_dict()
+        if portrait and isinstance(data.get("portrait"), dict):
+            data["portrait"].pop("image", None)
+            data["portrait"]["path"] = str(portrait)
+        import json
+
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        (console or Console()).print(summary_table(record))
+
+
+# --- the command ----------------------------------------------------------------------------------------
+
+
+def key_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed([
+        click.option("--qr", "qr", metavar="IMAGE", help="Photo or scan of the card's QR code (gives the CAN "
+                     "and MRZ keys, and the chip is checked against it)."),
+        click.option("--qr-text", metavar="PAYLOAD", help="The QR payload text (from a scanner)."),
+        click.option("--can", metavar="DIGITS", help="The CAN: the last 6 digits of the ID number."),
+        click.option("--mrz", metavar="TEXT", help="The MRZ from the card's back (lines joined by \\n)."),
+        click.option("--id", "id_number", metavar="ID", help="The 12-digit ID number (with --dob/--expiry "
+                     "for the MRZ key)."),
+        click.option("--dob", metavar="DATE", help="Date of birth (YYYY-MM-DD or DD/MM/YYYY)."),
+        click.option("--expiry", metavar="DATE", help="Date of expiry, or 'none' for a card without expiry."),
+    ]):
+        func = opt(func)
+    return func
+
+
+def reader_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed([
+        click.option("--reader", metavar="NAME", help="PC/SC reader: name, part of it, or index "
+                     "(`cccd-read readers`). Default: the first reader with a card."),
+        click.option("--nfc", metavar="PATH", help="Use nfcpy instead of PC/SC: usb, usb:BUS:DEV, "
+                     "tty:USB0:pn532, udp:HOST:PORT."),
+        click.option("--emulator", metavar="CARD", is_flag=False, flag_value="default", default=None,
+                     help="Read a built-in sample card through the in-process virtual chip."),
+        click.option("--wait", type=float, default=10.0, show_default=True, metavar="SECONDS",
+                     help="How long to wait for a card."),
+    ]):
+        func = opt(func)
+    return func
+
+
+@click.command("read")
+@reader_options
+@key_options
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@click.option("--portrait", metavar="FILE", help="Save the portrait (DG2) to FILE.")
+@click.option("--trace", metavar="FILE", help="Record every APDU (and the random bytes) to FILE for replay.")
+@click.option("--redact", is_flag=True, help="With --trace: leave personal data out of the trace "
+              "(it can then no longer be replayed byte for byte).")
+@click.option("--trust", multiple=True, metavar="PATH", help="CSCA certificates / master lists (file or "
+              "directory); repeatable.")
+@click.option("--files", "files_", metavar="LIST", help="Only these data groups, e.g. DG1,DG2,DG13.")
+@click.option("--report-only", is_flag=True, help="Exit 0 even if verification fails.")
+@click.option("--no-progress", is_flag=True, help="No progress display.")
+@handle_errors
+def command(reader: str | None, nfc: str | None, emulator: str | None, wait: float, qr: str | None,
+            qr_text: str | None, can: str | None, mrz: str | None, id_number: str | None, dob: str | None,
+            expiry: str | None, as_json: bool, portrait: str | None, trace: str | None, redact: bool,
+            trust: tuple[str, ...], files_: str | None, report_only: bool, no_progress: bool) -> None:
+    """Read the chip: identity, portrait, and whether the card is genuine."""
+    interactive = sys.stdin.isatty()
+    key = resolve_key(qr=qr, qr_text=qr_text, can=can, mrz=mrz, id_number=id_number, dob=dob,
+                      expiry=expiry, interactive=interactive and emulator is None)\
+        if any((qr, qr_text, can, mrz, id_number, dob, expiry)) or emulator is None else None
+    trust_store = load_trust(trust)
+    files = [f.strip() for f in files_.split(",") if f.strip()] if files_ else None
+    with open_transport(reader=reader, nfc=nfc, emulator=emulator, wait=wait) as (transport, sample):
+        if sample is not None:
+            if key is None:
+                key = sample_key(sample)
+            if trust_store is None:
+                trust_store = sample_trust(sample)
+        record = run_read(transport, key, trust=trust_store, files=files, trace=trace, redact=redact,
+                          as_json=as_json, show_progress=not no_progress and not as_json)
+    emit_record(record, as_json=as_json, portrait=portrait)
+    if verification_failed(record) and not report_only:
+        sys.exit(EXIT_VERIFICATION_FAILED)
+    sys.exit(EXIT_OK)
+
+
+def run_read(transport: Any, key: Any, *, trust: Any, files: list[str] | None, trace: str | None,
+             redact: bool, as_json: bool, show_progress: bool) -> Any:
+    """Run the pipeline (recording a trace if asked); a failure prints what was read and exits."""
+    from cccd_reader.read import read_card
+
+    recorder = None
+    random_bytes = None
+    if trace:
+        from cccd_reader.transport.trace import RecordingTransport
+
+        recorder = RecordingTransport(transport, trace, redact=redact)
+        transport = recorder
+        random_bytes = getattr(recorder, "random_bytes", None)
+    try:
+        with progress_display(show_progress and sys.stderr.isatty()) as on_event:
+            return read_card(transport, key, trust=trust, files=files, progress=on_event,
+                             random_bytes=random_bytes)
+    except ReadError as exc:
+        report_partial(exc, as_json=as_json)
+        raise AssertionError("unreachable") from None
+    finally:
+        if recorder is not None:
+            closer = getattr(recorder, "close", None)
+            if callable(closer):
+                closer()
+
+
+def report_partial(exc: ReadError, *, as_json: bool) -> None:
+    """Print the partial record (JSON) and one error line; exit with the code of the underlying error."""
+    cause: BaseException = getattr(exc, "cause", None) or exc.__cause__ or exc
+    partial = exc.partial
+    if as_json and partial is not None and hasattr(partial, "to_dict"):
+        import json
+
+        click.echo(json.dumps(partial.to_dict(), ensure_ascii=False, indent=2))
+    click.echo(f"cccd-read: error: {exc}", err=True)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.find_root().params.get("debug"):
+        import traceback
+
+        traceback.print_exception(cause if isinstance(cause, CCCDError) else exc, file=sys.stderr)
+    sys.exit(exit_code_for(cause))

@@ -1,0 +1,60 @@
+"""``cccd-read readers``: the PC/SC readers (with a card present or not) and the nfcpy readers."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from cccd_reader.cli import handle_errors
+from cccd_reader.errors import ReaderNotFoundError
+
+
+@click.command("readers")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@click.option("--nfc", "nfc_paths", multiple=True, metavar="PATH",
+              help="nfcpy device paths to probe (default: usb). Repeatable.")
+@click.option("--no-nfc", is_flag=True, help="Do not probe nfcpy readers.")
+@handle_errors
+def command(as_json: bool, nfc_paths: tuple[str, ...], no_nfc: bool) -> None:
+    """List the readers a card can be read from."""
+    rows: list[dict[str, object]] = []
+    problems: list[str] = []
+    try:
+        from cccd_reader.transport.pcsc import list_readers
+
+        rows.extend(r.to_dict() for r in list_readers())
+    except ReaderNotFoundError as exc:
+        problems.append(f"PC/SC: {exc}")
+    if not no_nfc:
+        try:
+            from cccd_reader.transport.nfc import list_readers as nfc_readers
+
+            rows.extend(nfc_readers(nfc_paths or ("usb",)))
+        except ReaderNotFoundError as exc:
+            problems.append(f"nfcpy: {exc}")
+    if as_json:
+        click.echo(json.dumps({"readers": rows, "problems": problems}, indent=2))
+    else:
+        table = Table(title="Readers", title_justify="left")
+        for col in ("#", "Kind", "Name", "Card"):
+            table.add_column(col)
+        pcsc_index = 0
+        for row in rows:
+            if row["kind"] == "pcsc":
+                index = str(pcsc_index)
+                pcsc_index += 1
+                card = f"present (ATR {row['atr']})" if row.get("card_present") else "-"
+            else:
+                index = str(row.get("path", ""))
+                card = "?"
+            table.add_row(index, str(row["kind"]), Text(str(row["name"])), card)
+        console = Console()
+        console.print(table)
+        for p in problems:
+            console.print(Text(p, style="yellow"))
+    if not rows:
+        raise ReaderNotFoundError("no reader found" + (": " + "; ".join(problems) if problems else ""))
