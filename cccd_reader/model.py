@@ -455,7 +455,8 @@ def _cross_check(dg13: _DG13Like, mrz: MRZ, warnings: list[str]) -> None:
         folded = ascii_fold(name13)
         # TD1 names are cut at 30 characters: a truncated MRZ name must be a prefix of the full one
         name_line = (mrz.lines[2] if mrz.document_type == "TD1" else mrz.lines[0]) if mrz.lines else ""
-        truncated = bool(name_line) and not name_line.endswith("<")
+        # a cut name fills the line: at most one '<' (a separator) is left at its end
+        truncated = bool(name_line) and len(name_line) - len(name_line.rstrip("<")) <= 1
         if folded != mrz_name and not (truncated and folded.startswith(mrz_name)):
             warnings.append("the name in DG13 (without diacritics) differs from the MRZ name (DG1)")
     if dg13.no_expiry and not mrz.no_expiry and mrz.date_of_expiry is not None:
