@@ -9,12 +9,11 @@ import datetime as dt
 import json
 
 import pytest
+from test_dg13 import FACTS_DG13, FACTS_FIELDS
 
 from cccd_reader.lds.dg1 import DG1
 from cccd_reader.lds.dg13 import DG13
 from cccd_reader.model import Identity, PartialDate, ascii_fold, merge_identity
-
-from test_dg13 import FACTS_DG13, FACTS_FIELDS
 
 VN_MRZ = [
     "IDVNM0901234562001090123456<<3",
