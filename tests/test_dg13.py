@@ -45,8 +45,8 @@ FACTS_FIELDS: dict[int, str | list[str] | None] = {
 }
 # entry prefixes seen on a real card (facts §4.1), for entries whose lengths match the synthetic values
 REAL_CARD_PREFIXES = [
-    "3011020101130c", "300f020103130a", "30080201040c03", "300f0201050c0a", "30090201060c04", "300b0201070c06",
-    "300f02010b130a", "300f02010c0c0a", "300302010e", "300e02010f1309", "3015020110131",
+    "3011020101130c", "300f020103130a", "30080201040c03", "300f0201050c0a", "30090201060c04",
+    "300b0201070c06", "300f02010b130a", "300f02010c0c0a", "300302010e", "300e02010f1309", "3015020110131",
 ]  # fmt: skip
 
 
@@ -193,7 +193,8 @@ def test_nfd_text_is_normalised_but_bytes_kept():
 
 def test_long_residence_uses_long_form_lengths():
     address = (
-        "Số 123 Đường Nguyễn Thị Minh Khai, Phường Bến Thành, Quận 1, Thành phố Hồ Chí Minh, Việt Nam, Tổ dân phố 5"
+        "Số 123 Đường Nguyễn Thị Minh Khai, Phường Bến Thành, Quận 1, "
+        "Thành phố Hồ Chí Minh, Việt Nam, Tổ dân phố 5"
     )
     built = DG13.build({9: address}).encode()
     assert len(address.encode()) > 127 and "0c81" in built.hex()
