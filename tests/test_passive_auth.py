@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from cryptography.x509.oid import NameOID
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cccd_reader.errors import ParseError, VerificationError
 from cccd_reader.iso7816.tlv import decode_one, encode_tlv
@@ -528,3 +530,39 @@ def test_saved_file_names() -> None:
         split_saved_files({"DG1": b"1"})
     with pytest.raises(VerificationError):
         split_saved_files({"EF.SOD": b"1", "SOD": b"2"})
+
+
+# --- totality of the verifier ------------------------------------------------------------------------
+
+_VALID_SODS = {name: sod_for(name) for name in ("dsc-ecdsa", "dsc-rsa", "dsc-explicit")}
+_PSS_SOD = sod_for(
+    "dsc-rsa", signature_algorithm="rsassa-pss", signing_time=dt.datetime(2025, 1, 1, tzinfo=UTC)
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_sods_give_a_verdict_or_a_parse_error(data: st.DataObject) -> None:
+    base = data.draw(st.sampled_from([*_VALID_SODS.values(), _PSS_SOD]))
+    raw = bytearray(base)
+    for _ in range(data.draw(st.integers(1, 3))):
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        raw[pos] = data.draw(st.integers(0, 255))
+    store = TrustStore.from_paths(PKI / "trust")
+    try:
+        result = verify_passive(bytes(raw), FILES, trust=store)
+    except ParseError:
+        return
+    original, mutated = decode_sod(base), decode_sod(bytes(raw))
+    signed_parts = lambda sod: (  # noqa: E731
+        sod.econtent,
+        sod.signed_attributes.der if sod.signed_attributes else None,
+        sod.signature,
+        sod.signature_algorithm_der,
+    )
+    if signed_parts(mutated) != signed_parts(original):
+        # anything covered by (or making up) the signature changed: it must not verify
+        assert result.signature.status is SignatureStatus.INVALID
+        assert result.status is PAStatus.FAILED
+    json.dumps(result.to_dict())
+    result.summary()

@@ -261,13 +261,17 @@ def _find_signer(sod: SOD, trust: TrustStore | None) -> tuple[CertificateInfo | 
             parsed.append((CertificateInfo.from_der(der), source))
         except ParseError:
             malformed = malformed or source == "sod"
+    issuer_key: str | None = None
+    if sid.issuer_der is not None:
+        from asn1crypto import x509
+
+        try:
+            issuer_key = str(x509.Name.load(sid.issuer_der).hashable)
+        except Exception:  # an unreadable issuer name matches no certificate
+            issuer_key = None
     for cert, source in parsed:
         if sid.serial_number is not None and sid.issuer_der is not None:
-            from asn1crypto import x509
-
-            if cert.serial_number == sid.serial_number and cert.issuer_key == str(
-                x509.Name.load(sid.issuer_der).hashable
-            ):
+            if cert.serial_number == sid.serial_number and cert.issuer_key == issuer_key:
                 return cert, source, None
         elif (ski := sid.subject_key_identifier) is not None and cert.subject_key_identifier == ski:
             return cert, source, None

@@ -225,8 +225,24 @@ def verify_signature(
 
     ``digest_algorithm`` supplies the hash when the algorithm identifier does not name one (CMS
     signerInfos that say just rsaEncryption or ecPublicKey). Raises VerificationError when the check
-    cannot be made at all (unknown algorithm, key of the wrong type).
+    cannot be made at all (unknown algorithm, key of the wrong type, nonsensical parameters).
     """
+    try:
+        return _verify_signature(key, signature_algorithm_der, signature, data, digest_algorithm)
+    except VerificationError:
+        raise
+    except (ValueError, TypeError, OverflowError, UnsupportedAlgorithm) as exc:
+        # e.g. a PSS salt longer than the modulus allows: the parameters come from untrusted bytes
+        raise VerificationError(f"signature parameters are not usable ({type(exc).__name__})") from None
+
+
+def _verify_signature(
+    key: VerifyKey,
+    signature_algorithm_der: bytes,
+    signature: bytes,
+    data: bytes,
+    digest_algorithm: str | None,
+) -> bool:
     try:
         alg = algos.SignedDigestAlgorithm.load(signature_algorithm_der)
         oid = alg["algorithm"].dotted
