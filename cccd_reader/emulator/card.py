@@ -134,6 +134,53 @@ class ProtocolResponder:
         return f"ProtocolResponder({self.kind!r})"
 
 
+class StepChip(Protocol):
+    """Chip-side protocol objects driven by MSE + GENERAL AUTHENTICATE (``PACEChip`` and kin)."""
+
+    def process(self, cmd: CommandAPDU) -> ResponseAPDU: ...
+
+
+class SteppedProtocolResponder(ProtocolResponder):
+    """A protocol opened by MSE:Set AT (``mse`` = P1 P2, e.g. C1 A4 for PACE, 41 A4 for Chip
+    Authentication) and continued by GENERAL AUTHENTICATE, plus any ``other_ins`` it owns outright.
+
+    GENERAL AUTHENTICATE (86) is shared by PACE and Chip Authentication, so it goes to the protocol whose
+    MSE:Set AT the chip accepted last; a failed step or a finished run releases it.
+    """
+
+    def __init__(self, kind: str, factory: Callable[[], StepChip], *, mse: tuple[int, ...],
+                 other_ins: tuple[int, ...] = (), secure: bool | None = None) -> None:
+        self._mse = mse
+        self._other = other_ins
+        self._active = False
+        super().__init__(kind, cast(Callable[[], ChipSide], factory), secure=secure)
+
+    def _claims(self, cmd: CommandAPDU) -> bool:
+        if cmd.ins == INS_MSE and (cmd.p1, cmd.p2) in self._mse_pairs():
+            return True
+        return (cmd.ins == INS_GENERAL_AUTH and self._active) or cmd.ins in self._other
+
+    def _mse_pairs(self) -> list[tuple[int, int]]:
+        return [(self._mse[i], self._mse[i + 1]) for i in range(0, len(self._mse) - 1, 2)]
+
+    def handle(self, cmd: CommandAPDU, *, secure: bool) -> tuple[bytes, int] | None:
+        if not self._claims(cmd):
+            return None
+        if self._secure is not None and secure != self._secure:
+            return b"", SW_CONDITIONS
+        chip = cast(StepChip, self.chip)
+        resp = chip.process(cmd)
+        if cmd.ins == INS_MSE:
+            self._active = resp.sw == SW_OK
+        elif cmd.ins == INS_GENERAL_AUTH and (resp.sw != SW_OK or not cmd.cla & 0x10):
+            self._active = False  # a failed step, or the last (unchained) one, ends the protocol run
+        return resp.data, resp.sw
+
+    def reset(self) -> None:
+        super().reset()
+        self._active = False
+
+
 @dataclass(frozen=True)
 class CardProfile:
     """How a particular card model behaves on the wire (separate from whose data it carries).
@@ -279,6 +326,10 @@ class VirtualCard:
         self.apdu_count = 0
         self._state = _State()
         self.power_ons = 1
+        self.persona: Any = None
+        """The :class:`~cccd_reader.emulator.persona.Persona` the chip was personalised for, if any."""
+        self.image: Any = None
+        """The :class:`~cccd_reader.emulator.persona.CardImage` (encoded files and chip keys), if any."""
 
     # -- the physical side ----------------------------------------------------------------------------
 
