@@ -8,7 +8,10 @@ of a file). Every command it receives is kept in ``log`` so tests can count and 
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from collections.abc import Mapping
+from typing import Any
 
 from cccd_reader.crypto.sm import SMSession, max_plain_response
 from cccd_reader.errors import ParseError, SecureMessagingError
@@ -19,6 +22,48 @@ from cccd_reader.protocols.bac import BACChip
 from cccd_reader.transport.base import RandomBytes
 
 EMRTD_AID = bytes.fromhex("A0000002471001")
+
+# --- synthetic card content shared by the protocol-core tests ---
+
+def blob(n: int, seed: bytes = b"x") -> bytes:
+    """Deterministic filler bytes."""
+    out = b""
+    counter = 0
+    while len(out) < n:
+        out += hashlib.sha256(seed + counter.to_bytes(4, "big")).digest()
+        counter += 1
+    return out[:n]
+
+
+def tlv_file(tag: int, total: int) -> bytes:
+    """A TLV whose encoded size is exactly ``total`` bytes."""
+    for header in (2, 3, 4, 5):
+        f = encode_tlv(tag, blob(total - header))
+        if len(f) == total:
+            return f
+    raise ValueError(total)
+
+
+KEY = MRZKey("090123456", dt.date(1990, 1, 1), dt.date(2030, 1, 1))  # synthetic person (card facts §2.1)
+EF_COM = bytes.fromhex("60145F0104303130365F36063034303030305C026175")
+
+
+DG2 = tlv_file(0x75, 15000)
+DG1 = tlv_file(0x61, 95)
+FILES = {0x011E: EF_COM, 0x0101: DG1, 0x0102: DG2, 0x0103: tlv_file(0x63, 300), 0x010D: tlv_file(0x6D, 700)}
+
+
+def counter_random(seed: bytes = b"r") -> Any:
+    """A deterministic random_bytes: every draw is different, every run the same."""
+    state = {"n": 0}
+
+    def random_bytes(n: int) -> bytes:
+        state["n"] += 1
+        return blob(n, seed + state["n"].to_bytes(4, "big"))
+
+    return random_bytes
+
+
 
 
 class MiniChip:
