@@ -616,12 +616,12 @@ class SecurityInfos:
 def parse_card_access(data: bytes) -> SecurityInfos:
     """EF.CardAccess is a bare SecurityInfos. Some chips pad the file; trailing zero bytes are ignored."""
     data = bytes(data)
-    trimmed = _trim_padding(data, file="EF.CardAccess")
+    trimmed = trim_padding(data, file="EF.CardAccess")
     infos = SecurityInfos.decode(trimmed, file="EF.CardAccess")
     return SecurityInfos(infos.infos, data)
 
 
-def _trim_padding(data: bytes, *, file: str) -> bytes:
+def trim_padding(data: bytes, *, file: str) -> bytes:
     node = decode_one(data, file=file, allow_trailing=True)
     end = node.offset + node.header_length + len(node.value)
     if any(b not in (0x00, 0xFF) for b in data[end:]):
@@ -644,7 +644,7 @@ class DG14:
     @classmethod
     def decode(cls, data: bytes) -> DG14:
         data = bytes(data)
-        node = decode_one(_trim_padding(data, file="DG14"), file="DG14")
+        node = decode_one(trim_padding(data, file="DG14"), file="DG14")
         _expect(node, cls.TAG, "DG14", "DG14")
         inner = node.value
         return cls(SecurityInfos.decode(inner, file="DG14"), data)
@@ -675,7 +675,7 @@ class CardSecurity:
 
         data = bytes(data)
         file = "EF.CardSecurity"
-        trimmed = _trim_padding(data, file=file)
+        trimmed = trim_padding(data, file=file)
         try:
             info = cms.ContentInfo.load(trimmed, strict=True)
             if info["content_type"].native != "signed_data":
@@ -700,7 +700,7 @@ class CardSecurity:
     def signed_data(self) -> Any:
         from asn1crypto import cms
 
-        return cms.ContentInfo.load(_trim_padding(self.raw, file="EF.CardSecurity"))["content"]
+        return cms.ContentInfo.load(trim_padding(self.raw, file="EF.CardSecurity"))["content"]
 
     @classmethod
     def build(cls, security_infos: SecurityInfos, *, certificate_der: bytes, private_key: Any,
