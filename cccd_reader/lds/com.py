@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Self
 
-from cccd_reader.errors import ParseError, TLVError
+from cccd_reader.errors import InputError, ParseError, TLVError
 from cccd_reader.iso7816.tlv import decode_one, encode_tag, encode_tlv, read_tag
 from cccd_reader.lds import COM_TAG, DG_TAGS, TAG_TO_DG
 from cccd_reader.lds.raw import (
@@ -47,7 +47,7 @@ class EFCOM:
         tags = []
         for n in dg_numbers:
             if n not in DG_TAGS:
-                raise ValueError(f"no data group {n} in LDS 1.7")
+                raise InputError(f"no data group {n} in LDS 1.7")
             tags.append(DG_TAGS[n])
         return cls(_version_text(lds_version, 2), _version_text(unicode_version, 3), tuple(tags))
 
@@ -148,8 +148,8 @@ def _version_text(version: str, parts: int) -> str:
     if "." in version:
         pieces = version.split(".")
         if len(pieces) != parts or not all(p.isdigit() for p in pieces):
-            raise ValueError(f"version {version!r} must have {parts} numeric parts")
+            raise InputError(f"version {version!r} must have {parts} numeric parts")
         return "".join(f"{int(p):02d}" for p in pieces)
     if len(version) != 2 * parts or not version.isdigit():
-        raise ValueError(f"version {version!r} must be {2 * parts} digits")
+        raise InputError(f"version {version!r} must be {2 * parts} digits")
     return version

@@ -42,11 +42,7 @@ class DG1:
     @classmethod
     def from_mrz(cls, text: str) -> Self:
         """Build DG1 from MRZ text (2 or 3 lines, or one line); check digits are not enforced."""
-        lines = normalize_mrz(text)
-        try:
-            mrz = parse_mrz("\n".join(lines), strict=False)
-        except MRZError as exc:
-            raise ParseError(f"not an MRZ: {exc}", file=FILE) from None
+        mrz = parse_mrz("\n".join(normalize_mrz(text)), strict=False)  # MRZError for a malformed zone
         return cls("".join(mrz.lines), mrz)
 
     @classmethod

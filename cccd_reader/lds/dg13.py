@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Self
 
-from cccd_reader.errors import ParseError, TLVError
+from cccd_reader.errors import InputError, ParseError, TLVError
 from cccd_reader.iso7816.tlv import TLV, decode_one, encode_tlv
 from cccd_reader.lds import DG_TAGS
 from cccd_reader.lds.raw import (
@@ -124,7 +124,7 @@ class DG13Entry:
 
     def node(self) -> Node:
         if self.tag is None or self.number is None:
-            raise ValueError("a malformed entry has no node of its own")
+            raise InputError("a malformed entry has no node of its own")
         return Node.constructed_of(self.tag, Node.primitive(0x02, encode_int(self.number)), *self.elements)
 
     def encode(self) -> bytes:
@@ -447,7 +447,7 @@ def _string_node(text: str, number: int, tag: int | None) -> Node:
         try:
             return Node.primitive(tag, text.encode("ascii"))
         except UnicodeEncodeError:
-            raise ValueError(f"entry {number}: text is not ASCII, cannot use string tag {tag:02X}") from None
+            raise InputError(f"entry {number}: text is not ASCII, cannot use string tag {tag:02X}") from None
     return Node.primitive(tag, text.encode("utf-8"))
 
 
@@ -470,9 +470,9 @@ def _encode_oid(oid: str) -> bytes:
     try:
         arcs = [int(a) for a in oid.split(".")]
     except ValueError:
-        raise ValueError(f"not a dotted OID: {oid!r}") from None
+        raise InputError(f"not a dotted OID: {oid!r}") from None
     if len(arcs) < 2 or arcs[0] > 2 or any(a < 0 for a in arcs):
-        raise ValueError(f"not a valid OID: {oid!r}")
+        raise InputError(f"not a valid OID: {oid!r}")
     out = b""
     for arc in [40 * arcs[0] + arcs[1], *arcs[2:]]:
         chunk = [arc & 0x7F]

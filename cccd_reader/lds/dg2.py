@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Self
 
-from cccd_reader.errors import ParseError, TLVError
+from cccd_reader.errors import InputError, ParseError, TLVError
 from cccd_reader.iso7816.tlv import TLV, decode_one, encode_tlv
 from cccd_reader.lds import DG_TAGS
 from cccd_reader.lds.biometric import (
@@ -83,7 +83,7 @@ class DG2:
         image = bytes(image)
         probe = probe_image(image)
         if probe.format == "unknown":
-            raise ParseError("the portrait is not JPEG, JP2 or J2K (no magic bytes)", file=FILE, offset=0)
+            raise InputError("the portrait is not JPEG, JP2 or J2K (no magic bytes found)")
         width = probe.width if width is None else width
         height = probe.height if height is None else height
         data: BiometricData
@@ -99,7 +99,7 @@ class DG2:
             header = BiometricHeader.for_face(FORMAT_TYPE_39794_5)
             data_tag = BDB_CONSTRUCTED_TAG
         else:
-            raise ValueError("encoding must be '19794' or '39794'")
+            raise InputError("encoding must be '19794' or '39794'")
         return cls((BiometricInfoTemplate(header, data, data_tag),))
 
     @classmethod
