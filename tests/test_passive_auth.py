@@ -394,6 +394,8 @@ def test_etsi_sod_verifies_and_catches_a_changed_dg(vectors: dict[str, Any]) -> 
     bad = verify_passive(bytes.fromhex(vec["hex"]), tampered, at_time=when)
     assert bad.data_group(15).status is DGStatus.MISMATCH  # type: ignore[union-attr]
     assert bad.status is PAStatus.FAILED
+    today = verify_passive(bytes.fromhex(vec["hex"]), dgs)
+    assert today.signer.validity is CertificateValidity.EXPIRED and today.status is PAStatus.FAILED
 
 
 def test_vector_sod_with_a_changed_signature_is_invalid(vectors: dict[str, Any]) -> None:
