@@ -38,7 +38,7 @@ import numpy as np
 import segno
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-GENERATOR_VERSION = 5  # bump when the images change, so cached sets are remade
+GENERATOR_VERSION = 6  # bump when the images change, so cached sets are remade
 
 CATEGORIES = (
     "clean", "rotation", "perspective", "blur", "motion_blur", "low_res", "jpeg", "glare", "shadow",
@@ -235,8 +235,15 @@ def _photo(card: Image.Image, rng: random.Random, *, card_width: int = 900, angl
     """The card on a table-like background, as a phone frames it: the QR is ~190 px (~3.5 px/module)."""
     bg = _background(scene, rng, busy=busy)
     a = rng.uniform(-4, 4) if angle is None else angle
-    cx = scene[0] // 2 + rng.randint(-scene[0] // 12, scene[0] // 12)
-    cy = scene[1] // 2 + rng.randint(-scene[1] // 12, scene[1] // 12)
+    # keep the whole turned card in the frame, as a person aiming at the card would
+    w, h = card_width, card_width * card.height / card.width
+    c, s = abs(math.cos(math.radians(a))), abs(math.sin(math.radians(a)))
+    fit = min(1.0, 0.96 * scene[0] / (w * c + h * s), 0.96 * scene[1] / (w * s + h * c))
+    card_width = round(card_width * fit)
+    bw, bh = (w * c + h * s) * fit, (w * s + h * c) * fit
+    slack_x, slack_y = max(0, int((scene[0] - bw) / 2) - 4), max(0, int((scene[1] - bh) / 2) - 4)
+    cx = scene[0] // 2 + rng.randint(-slack_x, slack_x)
+    cy = scene[1] // 2 + rng.randint(-slack_y, slack_y)
     return _place(card, bg, card_width, a, (cx, cy))
 
 
@@ -415,8 +422,11 @@ def write_samples(out_dir: str | os.PathLike[str], *, seed: int = 7) -> list[Cas
         rng = random.Random(f"sample/{seed}/{name}")
         payload = make_payload(rng, generation, long_text=long_text)
         card = draw_card(payload, generation, rng)
-        img = _photo(card, rng, card_width=700) if category == "clean" else degrade(card, category, 0.2,
-                                                                                    generation, rng)
+        if category == "clean":  # the long payload's finer modules get a closer photo
+            img = (_photo(card, rng, card_width=1500, scene=(1600, 1200)) if long_text
+                   else _photo(card, rng, card_width=700))
+        else:
+            img = degrade(card, category, 0.2, generation, rng)
         img.save(out / f"{name}.png", format="PNG", optimize=True)
         cases.append(Case(f"{name}.png", category, generation, 0.0, payload))
     # a holder without an old 9-digit ID (born 2003 or later): field 1 empty

@@ -1,9 +1,13 @@
 """QR decoding backends behind one small interface.
 
 Each backend takes an 8-bit greyscale Pillow image and returns the texts of the QR codes it decoded. A
-backend never guesses a character set: it takes the symbol's raw content bytes and decodes them as UTF-8,
-strictly (the CCCD payload is UTF-8 byte mode without ECI). Anything that is not valid UTF-8 is dropped,
-because a wrong name or address is worse than no result: the caller can retry with another photo.
+backend never lets a decoder guess a character set: it takes the symbol's raw content bytes and decodes
+them as UTF-8, strictly (the CCCD payload, and what phones write, is UTF-8 byte mode without ECI). Bytes
+that are not UTF-8 are read as ISO-8859-1, the default the QR standard (ISO/IEC 18004) gives byte mode,
+or by the charset the symbol declares with an ECI where the decoder reports it (zxing-cpp). OpenCV
+applies that same rule inside its decoder, so all backends agree. A decoder's own charset *guess* (zbar
+without binary mode) is used only when it can be undone exactly, otherwise the result is dropped: a wrong
+name or address is worse than no result, and the caller can retry with another photo.
 
 Backends, best first (measured in docs/qr-images.md):
 
@@ -48,12 +52,18 @@ class Backend(Protocol):
 
 
 def text_from_bytes(raw: bytes) -> str | None:
-    """The symbol's text if its bytes are valid UTF-8 (a leading BOM is dropped), else ``None``."""
+    """The symbol's text if its bytes are valid UTF-8, else ``None``. Nothing is stripped (not even a
+    BOM): the text is returned exactly, and the payload parser reports the repairs it makes."""
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return text.removeprefix("\ufeff")
+
+
+def symbol_text(raw: bytes) -> str:
+    """UTF-8 when the bytes are UTF-8, else ISO-8859-1 (ISO/IEC 18004's default for byte mode)."""
+    text = text_from_bytes(raw)
+    return raw.decode("latin-1") if text is None else text
 
 
 def repair_latin1(text: str) -> str | None:
@@ -91,8 +101,8 @@ class ZXingBackend:
         texts: list[str] = []
         for result in sorted(results, key=_zxing_position):
             text = text_from_bytes(bytes(result.bytes))
-            if text is not None:
-                texts.append(text)
+            # not UTF-8: zxing-cpp's text applies the symbol's ECI, or ISO-8859-1 without one
+            texts.append(text if text is not None else str(result.text))
         return _dedupe(texts)
 
 
@@ -127,10 +137,16 @@ class ZBarBackend:
         self._lock = threading.Lock()
 
     def _supports_binary(self) -> bool:
-        major, minor = ctypes.c_uint(), ctypes.c_uint()
+        """zbar >= 0.23 has ZBAR_CFG_BINARY. Ask the library itself, with our own prototype: since 0.23.90
+        ``zbar_version`` takes a third (patch) pointer that pyzbar's binding does not pass, which
+        crashes. Passing three pointers is safe for both signatures (extra arguments are ignored)."""
+        major, minor, patch = ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
         try:
-            self._w.zbar_version(ctypes.byref(major), ctypes.byref(minor))
-        except Exception:  # pragma: no cover - exotic builds
+            lib = self._w.load_libzbar()
+            uint_p = ctypes.POINTER(ctypes.c_uint)
+            func = ctypes.CFUNCTYPE(ctypes.c_int, uint_p, uint_p, uint_p)(("zbar_version", lib))
+            func(ctypes.byref(major), ctypes.byref(minor), ctypes.byref(patch))
+        except Exception:  # pragma: no cover - exotic builds: be conservative
             return False
         return (major.value, minor.value) >= (0, 23)
 
@@ -180,7 +196,7 @@ class ZBarBackend:
         texts: list[str] = []
         for _pos, data in sorted(found, key=lambda item: item[0]):
             if self._binary:
-                text = text_from_bytes(data)
+                text: str | None = symbol_text(data)
             else:
                 guessed = text_from_bytes(data)  # zbar's own conversion to UTF-8
                 text = None if guessed is None else repair_latin1(guessed)
@@ -235,8 +251,7 @@ class OpenCVBackend:
             except Exception:
                 key = (0.0, 0.0)
             found.append((key, bytes(data)))
-        texts = [text for _k, data in sorted(found, key=lambda item: item[0])
-                 if (text := text_from_bytes(data)) is not None]
+        texts = [symbol_text(data) for _k, data in sorted(found, key=lambda item: item[0])]
         return _dedupe(texts)
 
 

@@ -38,6 +38,7 @@ import logging
 import os
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Union
@@ -95,7 +96,9 @@ def load_image(source: ImageSource) -> Image.Image:
 
 def _open(stream: IO[bytes]) -> Image.Image:
     try:
-        opened: Image.Image = Image.open(stream, formats=_FORMATS)
+        with warnings.catch_warnings():  # our own, lower limit is checked right below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened: Image.Image = Image.open(stream, formats=_FORMATS)
     except Image.DecompressionBombError as exc:
         raise QRImageError(f"the image is too large (limit {MAX_PIXELS:,} pixels)") from exc
     except Exception as exc:  # Pillow raises UnidentifiedImageError, but plugins also raise others

@@ -66,10 +66,11 @@ def binarize_otsu(image: Image.Image) -> Image.Image:
 def binarize_adaptive(image: Image.Image, *, offset: int = 7) -> Image.Image:
     """Local-mean threshold: a pixel is dark when it is darker than its neighbourhood by ``offset``.
 
-    The window is about a fortieth of the shorter side: wider than a module of a card-sized code in a
-    typical photo, narrower than a shadow's gradient.
+    The window is about a sixteenth of the shorter side: wider than a finder pattern's 3-module core of
+    a card-sized code in a typical photo (a uniform dark area as wide as the window would turn light),
+    narrower than a shadow's gradient.
     """
-    radius = max(4, min(image.size) // 40)
+    radius = max(8, min(image.size) // 16)
     cv2 = _cv2()
     if cv2 is not None:
         np = importlib.import_module("numpy")
