@@ -104,10 +104,12 @@ class ProtocolResponder:
     (``False``: BAC and PACE run in the clear); ``None`` accepts both.
     """
 
-    def __init__(self, kind: str, factory: Callable[[], ChipSide], *, secure: bool | None = None) -> None:
+    def __init__(self, kind: str, factory: Callable[[], ChipSide], *, secure: bool | None = None,
+                 session_attr: str = "session") -> None:
         self.kind = kind
         self._factory = factory
         self._secure = secure
+        self._session_attr = session_attr
         self.chip: ChipSide = factory()
         self._handed: object | None = None
 
@@ -120,7 +122,7 @@ class ProtocolResponder:
         return resp.data, resp.sw
 
     def session(self) -> SecureSession | None:
-        current = getattr(self.chip, "session", None)
+        current = getattr(self.chip, self._session_attr, None)
         if current is None or current is self._handed:
             return None
         self._handed = current
@@ -149,11 +151,13 @@ class SteppedProtocolResponder(ProtocolResponder):
     """
 
     def __init__(self, kind: str, factory: Callable[[], StepChip], *, mse: tuple[int, ...],
-                 other_ins: tuple[int, ...] = (), secure: bool | None = None) -> None:
+                 other_ins: tuple[int, ...] = (), secure: bool | None = None,
+                 session_attr: str = "session") -> None:
         self._mse = mse
         self._other = other_ins
         self._active = False
-        super().__init__(kind, cast(Callable[[], ChipSide], factory), secure=secure)
+        super().__init__(kind, cast(Callable[[], ChipSide], factory), secure=secure,
+                         session_attr=session_attr)
 
     def _claims(self, cmd: CommandAPDU) -> bool:
         if cmd.ins == INS_MSE and (cmd.p1, cmd.p2) in self._mse_pairs():

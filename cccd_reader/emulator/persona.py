@@ -704,6 +704,16 @@ def _dg15(keys: CardKeys) -> bytes | None:
 _DG3_EMPTY = bytes.fromhex("63057F6102020100")  # a biometric group template announcing no fingerprints
 
 
+def _signing_time(persona: Persona, signer: DocumentSigner) -> _dt.datetime:
+    """When the chip was personalised: the issue date, but never before the signer's certificate starts
+    (the sample document signer is younger than the 2021 sample cards)."""
+    from cryptography import x509
+
+    issued = _dt.datetime.combine(persona.issue_date, _dt.time(9, 0), tzinfo=_dt.UTC)
+    not_before = x509.load_der_x509_certificate(signer.certificate_der).not_valid_before_utc
+    return max(issued, not_before + _dt.timedelta(days=1))
+
+
 def personalize(persona: Persona, signer: DocumentSigner, *, keys: CardKeys | None = None) -> CardImage:
     """Encode every file of the persona's chip and sign its EF.SOD (deterministic for a given signer)."""
     from cccd_reader.lds.com import EFCOM
@@ -729,7 +739,7 @@ def personalize(persona: Persona, signer: DocumentSigner, *, keys: CardKeys | No
     if dg15 is not None:
         dgs[15] = dg15
     com = EFCOM.build("0107", "040000", sorted(dgs)).encode()
-    signing_time = _dt.datetime.combine(persona.issue_date, _dt.time(9, 0), tzinfo=_dt.UTC)
+    signing_time = _signing_time(persona, signer)
     sod = build_sod(dgs, signer_key=signer.key, signer_cert=signer.certificate_der,
                     hash_algorithm=prof.sod_hash, signing_time=signing_time)
     card_access = SecurityInfos.build(card_access_infos(persona)).encode()
@@ -753,7 +763,47 @@ def protocol_responders(image: CardImage, random_bytes: RandomBytes) -> list[Res
                                      secure=False))
     if prof.pace is not None:
         out.append(pace_responder(image, random_bytes))
+    if image.keys.ca_domain is not None:
+        out.append(chip_auth_responder(image))
+    if image.keys.aa_key is not None or image.keys.aa_domain is not None:
+        out.append(active_auth_responder(image, random_bytes))
     return out
+
+
+def chip_auth_responder(image: CardImage) -> Responder:
+    """Chip Authentication v1 (MSE:Set KAT for 3DES, MSE:Set AT + GENERAL AUTHENTICATE for AES) with the
+    key whose public half is in DG14."""
+    from cccd_reader.lds.security_infos import ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo
+    from cccd_reader.protocols.chip_auth import ChipAuthChip
+
+    infos = _dg14_infos(image.persona, image.keys)
+    public = next(i for i in infos if isinstance(i, ChipAuthenticationPublicKeyInfo))
+    info = next(i for i in infos if isinstance(i, ChipAuthenticationInfo))
+    private = image.keys.ca_private
+    assert private is not None
+
+    def factory() -> ChipAuthChip:
+        return ChipAuthChip(public, private, info)
+
+    return SteppedProtocolResponder("CA", factory, mse=(0x41, 0xA4, 0x41, 0xA6), secure=True,
+                                    session_attr="new_session")
+
+
+def active_auth_responder(image: CardImage, random_bytes: RandomBytes) -> Responder:
+    """Active Authentication: INTERNAL AUTHENTICATE signed with the key whose public half is DG15
+    (RSA: ISO/IEC 9796-2 scheme 1 with SHA-1; EC: plain ECDSA with SHA-256, as DG14 announces)."""
+    from cccd_reader.protocols.active_auth import ActiveAuthChip
+
+    keys = image.keys
+
+    def factory() -> ActiveAuthChip:
+        if isinstance(keys.aa_key, rsa.RSAPrivateKey):
+            return ActiveAuthChip.rsa(keys.aa_key, hash_name="SHA-1", random_bytes=random_bytes)
+        assert keys.aa_domain is not None and keys.aa_private is not None
+        return ActiveAuthChip.ec(keys.aa_domain, keys.aa_private, hash_name="SHA-256",
+                                 random_bytes=random_bytes)
+
+    return SteppedProtocolResponder("AA", factory, mse=(), other_ins=(0x88,), secure=True)
 
 
 def pace_responder(image: CardImage, random_bytes: RandomBytes) -> Responder:
