@@ -312,13 +312,15 @@ class Identity:
     spouse_name: str | None = None
     old_id_number: str | None = None
     document_number: str | None = None  # the MRZ document number (ID digits 4-12 on a CCCD)
+    portrait: Portrait | None = field(default=None, repr=False)  # from DG2, when given
     extra: dict[int, tuple[str, ...]] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # personal data: show which fields are known, not their values
+        skip = ("extra", "sources", "warnings", "no_expiry")
         known = [f.name for f in dataclasses.fields(self)
-                 if f.name not in ("extra", "sources", "warnings", "no_expiry") and getattr(self, f.name)]
+                 if f.name not in skip and getattr(self, f.name) is not None]
         return f"Identity(known={known}, no_expiry={self.no_expiry}, warnings={len(self.warnings)})"
 
     def to_dict(self) -> dict[str, Any]:
@@ -370,8 +372,10 @@ def _yymmdd(raw: str) -> tuple[int | None, int | None, int | None]:
     return part(raw[0:2]), part(raw[2:4]), part(raw[4:6])
 
 
-def merge_identity(dg13: _DG13Like | None, dg1: Any = None) -> Identity:
+def merge_identity(dg13: _DG13Like | None, dg1: Any = None, dg2: Any = None) -> Identity:
     """Merge a decoded DG13 and DG1 (or an :class:`~cccd_reader.mrz.MRZ`) into one :class:`Identity`.
+
+    ``dg2`` (a decoded DG2 or a :class:`Portrait`) adds the portrait.
 
     Cross-checks (cccd-card-facts §4.3 step 5) are reported in ``warnings``: the ID against the MRZ
     optional data, the date of birth, the sex, the name without diacritics against the MRZ name.
@@ -430,6 +434,10 @@ def merge_identity(dg13: _DG13Like | None, dg1: Any = None) -> Identity:
         if dg13 is not None:
             _cross_check(dg13, mrz, warnings)
 
+    portrait = dg2 if isinstance(dg2, Portrait) else getattr(dg2, "portrait", None)
+    if isinstance(portrait, Portrait):
+        values["portrait"] = portrait
+        sources["portrait"] = "DG2"
     return Identity(**values, sources=sources, warnings=tuple(warnings))
 
 

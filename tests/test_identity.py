@@ -152,3 +152,20 @@ def test_repr_shows_no_personal_values():
     assert "full_name" in text
     assert isinstance(ident, Identity)
     assert "1990" not in repr(ident.date_of_birth)
+
+
+def test_portrait_from_dg2_is_attached_but_not_shown():
+    import io
+
+    from PIL import Image
+
+    from cccd_reader.lds.dg2 import DG2
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, format="JPEG")
+    dg2 = DG2.decode(DG2.from_image(out.getvalue()).encode())
+    ident = merge_identity(DG13.decode(FACTS_DG13), mrz(), dg2)
+    assert ident.portrait == dg2.portrait and ident.sources["portrait"] == "DG2"
+    assert merge_identity(None, mrz(), dg2.portrait).portrait == dg2.portrait
+    assert "image" not in repr(ident)
+    assert json.loads(json.dumps(ident.to_dict()))["portrait"]["mime_type"] == "image/jpeg"

@@ -168,3 +168,24 @@ def test_missing_decoder_module_falls_back_to_raw(monkeypatch):
 def test_decode_file_propagates_parse_errors_of_known_files():
     with pytest.raises(ParseError):
         decode_file("EF.COM", bytes.fromhex("6003020101"))
+
+
+@pytest.mark.parametrize(
+    ("ef", "module"),
+    [
+        ("EF.SOD", "sod"),
+        ("EF.DG14", "security_infos"),
+        ("EF.DG15", "dg15"),
+        ("EF.CardAccess", "security_infos"),
+        ("EF.CardSecurity", "security_infos"),
+    ],  # fmt: skip
+)
+def test_registry_reaches_the_other_decoders_when_they_exist(vectors, ef, module):
+    import importlib.util
+
+    sample = next(f for f in vectors["lds_files"]["files"] if f["ef"] == ef)
+    record = decode_file(ef, bytes.fromhex(sample["hex"]))
+    if importlib.util.find_spec(f"cccd_reader.lds.{module}") is None:
+        assert isinstance(record, RawFile)
+    else:
+        assert not isinstance(record, RawFile)

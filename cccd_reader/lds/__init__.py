@@ -66,11 +66,8 @@ _DECODERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "DG14": ("cccd_reader.lds.security_infos", ("DG14", "decode_dg14")),
     "DG15": ("cccd_reader.lds.dg15", ("DG15", "decode_dg15")),
     "EF.SOD": ("cccd_reader.lds.sod", ("SOD", "EFSOD", "decode_sod")),
-    "EF.CardAccess": ("cccd_reader.lds.security_infos", ("CardAccess", "EFCardAccess", "decode_card_access")),
-    "EF.CardSecurity": (
-        "cccd_reader.lds.security_infos",
-        ("CardSecurity", "EFCardSecurity", "decode_card_security"),
-    ),
+    "EF.CardAccess": ("cccd_reader.lds.security_infos", ("parse_card_access", "CardAccess", "SecurityInfos")),
+    "EF.CardSecurity": ("cccd_reader.lds.security_infos", ("CardSecurity", "decode_card_security")),
 }
 
 
