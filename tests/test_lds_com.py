@@ -178,7 +178,7 @@ def test_decode_file_propagates_parse_errors_of_known_files():
         ("EF.DG15", "dg15"),
         ("EF.CardAccess", "security_infos"),
         ("EF.CardSecurity", "security_infos"),
-    ],  # fmt: skip
+    ],
 )
 def test_registry_reaches_the_other_decoders_when_they_exist(vectors, ef, module):
     import importlib.util
