@@ -174,7 +174,7 @@ def test_expired_signer_is_judged_at_the_signing_time_attribute(trust: TrustStor
     # and at_time stands in for "now" only when there is no signing time
     later = verify_passive(sod_for("dsc-expired"), FILES, trust=trust, at_time=dt.datetime(2021, 1, 1))
     assert later.time_source == "at_time" and later.status is PAStatus.PASSED
-    early = verify_passive(sod_for("dsc-ecdsa"), FILES, trust=trust, at_time=dt.datetime(2023, 1, 1))
+    early = verify_passive(sod_for("dsc-ecdsa"), FILES, trust=trust, at_time=dt.datetime(2019, 6, 1))
     assert early.signer.validity is CertificateValidity.NOT_YET_VALID
     assert early.status is PAStatus.FAILED
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Regenerate the TEST-ONLY sample PKI used by the emulator and the passive-authentication tests.
 
-Run from anywhere: ``python3 samples/pki/generate.py``. It overwrites every file listed in README.md with
-new keys (dates, names and serial numbers stay the same, so tests do not depend on a particular run).
+Run from anywhere: ``python3 samples/pki/generate.py``. It rewrites every certificate and the CRL listed
+in README.md. Existing private keys in keys/ are kept (so EF.SODs signed earlier stay verifiable with the
+same keys); ``--new-keys`` replaces them too. Names, serial numbers and dates are fixed, so tests do not
+depend on a particular run.
 
 Nothing here is a real Vietnamese CSCA or document signer: every subject says TEST ONLY.
 """
@@ -10,7 +12,9 @@ Nothing here is a real Vietnamese CSCA or document signer: every subject says TE
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
+from typing import Any
 
 from asn1crypto import keys as akeys
 from asn1crypto import x509 as ax509
@@ -22,8 +26,10 @@ from cryptography.x509.oid import NameOID
 HERE = Path(__file__).resolve().parent
 UTC = dt.UTC
 
-CSCA_VALIDITY = (dt.datetime(2018, 1, 1, tzinfo=UTC), dt.datetime(2040, 1, 1, tzinfo=UTC))
-DSC_VALIDITY = (dt.datetime(2024, 1, 1, tzinfo=UTC), dt.datetime(2036, 1, 1, tzinfo=UTC))
+# Chip CCCDs have been issued since 2021 and may stay valid for decades, so the document signers cover
+# 2020..2045 (a DS certificate must be valid at the SOD's signing time, i.e. the card's issue date).
+CSCA_VALIDITY = (dt.datetime(2018, 1, 1, tzinfo=UTC), dt.datetime(2048, 1, 1, tzinfo=UTC))
+DSC_VALIDITY = (dt.datetime(2020, 1, 1, tzinfo=UTC), dt.datetime(2045, 1, 1, tzinfo=UTC))
 EXPIRED_VALIDITY = (dt.datetime(2019, 1, 1, tzinfo=UTC), dt.datetime(2022, 1, 1, tzinfo=UTC))
 CRL_THIS_UPDATE = dt.datetime(2025, 6, 1, tzinfo=UTC)
 CRL_NEXT_UPDATE = dt.datetime(2035, 6, 1, tzinfo=UTC)
@@ -188,19 +194,27 @@ def crl(
     )
 
 
-def main() -> None:
+def main(new_keys: bool = False) -> None:
     trust, certs, keys = HERE / "trust", HERE / "certs", HERE / "keys"
     for folder in (trust, certs, keys):
         folder.mkdir(exist_ok=True)
+
+    def keep_or(label: str, make: Any) -> Any:
+        path = keys / f"{label}.key"
+        if path.exists() and not new_keys:
+            return serialization.load_pem_private_key(path.read_bytes(), None)
+        return make()
 
     def save(folder: Path, filename: str, data: bytes) -> None:
         (folder / filename).write_bytes(data)
 
     # the test CSCA of the fictional "VN test" issuer, and a second, unrelated CSCA
-    csca_key = ec.generate_private_key(ec.BrainpoolP384R1())
-    csca = csca_cert(csca_key, name("VN", "CSCA VN test - TEST ONLY"), SERIALS["csca-vn-test"], hashes.SHA384())
-    other_key = ec.generate_private_key(ec.SECP256R1())
-    other = csca_cert(other_key, name("ZZ", "CSCA Other test - TEST ONLY"), SERIALS["csca-other"], hashes.SHA256())
+    csca_key = keep_or("csca-vn-test", lambda: ec.generate_private_key(ec.BrainpoolP384R1()))
+    csca_name = name("VN", "CSCA VN test - TEST ONLY")
+    csca = csca_cert(csca_key, csca_name, SERIALS["csca-vn-test"], hashes.SHA384())
+    other_key = keep_or("csca-other", lambda: ec.generate_private_key(ec.SECP256R1()))
+    other_name = name("ZZ", "CSCA Other test - TEST ONLY")
+    other = csca_cert(other_key, other_name, SERIALS["csca-other"], hashes.SHA256())
     save(trust, "csca-vn-test.pem", cert_pem(csca))
     save(keys, "csca-vn-test.key", key_pem(csca_key))
     save(certs, "csca-other.pem", cert_pem(other))
@@ -229,30 +243,37 @@ def main() -> None:
         save(keys, f"{label}.key", key_pem(key))
         return cert
 
-    issue("dsc-ecdsa", ec.generate_private_key(ec.BrainpoolP256R1()), "DS VN test ECDSA - TEST ONLY")
+    def p256() -> ec.EllipticCurvePrivateKey:
+        return ec.generate_private_key(ec.SECP256R1())
+
+    issue(
+        "dsc-ecdsa",
+        keep_or("dsc-ecdsa", lambda: ec.generate_private_key(ec.BrainpoolP256R1())),
+        "DS VN test ECDSA - TEST ONLY",
+    )
     issue(
         "dsc-rsa",
-        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        keep_or("dsc-rsa", lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)),
         "DS VN test RSA - TEST ONLY",
     )
     issue(
         "dsc-expired",
-        ec.generate_private_key(ec.SECP256R1()),
+        keep_or("dsc-expired", p256),
         "DS VN test expired - TEST ONLY",
         validity=EXPIRED_VALIDITY,
     )
-    revoked = issue("dsc-revoked", ec.generate_private_key(ec.SECP256R1()), "DS VN test revoked - TEST ONLY")
-    explicit_key = ec.generate_private_key(ec.BrainpoolP256R1())
+    revoked = issue("dsc-revoked", keep_or("dsc-revoked", p256), "DS VN test revoked - TEST ONLY")
+    explicit_key = keep_or("dsc-explicit", lambda: ec.generate_private_key(ec.BrainpoolP256R1()))
     explicit = issue("dsc-explicit", explicit_key, "DS VN test explicit curve - TEST ONLY")
     save(
         certs,
         "dsc-explicit.pem",
         ax509_pem(with_explicit_curve(explicit, csca_key, hashes.SHA384())),
     )
-    issue("mls", ec.generate_private_key(ec.SECP256R1()), "Master List Signer VN test - TEST ONLY")
+    issue("mls", keep_or("mls", p256), "Master List Signer VN test - TEST ONLY")
     issue(
         "dsc-other",
-        ec.generate_private_key(ec.SECP256R1()),
+        keep_or("dsc-other", p256),
         "DS Other test - TEST ONLY",
         by=(other_key, other),
     )
@@ -268,4 +289,4 @@ def ax509_pem(der: bytes) -> bytes:
 
 
 if __name__ == "__main__":
-    main()
+    main(new_keys="--new-keys" in sys.argv[1:])
