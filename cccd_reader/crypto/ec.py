@@ -273,7 +273,8 @@ def _split_signature(signature: bytes, size: int) -> tuple[int, int] | None:
 def _from_ecdsa(name: str, curve: Any, parameter_id: int | None) -> ECDomain:
     cf = curve.curve
     gen = curve.generator
-    return ECDomain(name=name, p=cf.p(), a=cf.a(), b=cf.b(), gx=gen.x(), gy=gen.y(), n=curve.order,
+    p = cf.p()
+    return ECDomain(name=name, p=p, a=cf.a() % p, b=cf.b() % p, gx=gen.x(), gy=gen.y(), n=curve.order,
                     h=1, parameter_id=parameter_id, oid=".".join(str(i) for i in curve.oid))
 
 
