@@ -37,6 +37,8 @@ class CommandAPDU:
 
     @property
     def extended(self) -> bool:
+        if not self.data and self.le is None:
+            return False  # case 1 has no length fields, so it has no extended form
         return self.force_extended or len(self.data) > 255 or (self.le is not None and self.le > 256)
 
     def encode(self) -> bytes:
@@ -125,7 +127,8 @@ class ResponseAPDU:
 
 
 _MESSAGES: dict[int, tuple[type[errors.CardError], str]] = {
-    0x6982: (errors.SecurityStatusNotSatisfied, "security status not satisfied: authenticate first or the file is protected"),
+    0x6982: (errors.SecurityStatusNotSatisfied,
+             "security status not satisfied: authenticate first or the file is protected"),
     0x6A82: (errors.FileNotFoundOnCard, "file or application not found on the card"),
     0x6A88: (errors.FileNotFoundOnCard, "referenced data not found"),
     0x6700: (errors.WrongLength, "wrong length"),

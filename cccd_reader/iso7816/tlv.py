@@ -118,9 +118,8 @@ def _decode(data: bytes, pos: int, end: int, depth: int, file: str | None) -> It
         tag, p = read_tag(data, pos, file=file)
         length, p = read_length(data, p, file=file)
         if p + length > end:
-            raise TLVError(
-                f"value of tag {tag:X} needs {length} bytes but only {end - p} remain", file=file, offset=start
-            )
+            raise TLVError(f"value of tag {tag:X} needs {length} bytes but only {end - p} remain",
+                           file=file, offset=start)
         value = data[p : p + length]
         children = tuple(_decode(data, p, p + length, depth + 1, file)) if is_constructed(tag) else None
         yield TLV(tag, value, children, start, p - start)
@@ -140,9 +139,11 @@ def decode_one(data: bytes, *, file: str | None = None, allow_trailing: bool = F
     data = bytes(data)
     tag, length, p = read_header(data, 0, file=file)
     if p + length > len(data):
-        raise TLVError(f"value of tag {tag:X} needs {length} bytes but only {len(data) - p} remain", file=file, offset=0)
+        raise TLVError(f"value of tag {tag:X} needs {length} bytes but only {len(data) - p} remain",
+                       file=file, offset=0)
     if not allow_trailing and p + length != len(data):
-        raise TLVError(f"{len(data) - p - length} unexpected bytes after the TLV", file=file, offset=p + length)
+        raise TLVError(f"{len(data) - p - length} unexpected bytes after the TLV", file=file,
+                       offset=p + length)
     return decode(data[: p + length], file=file)[0]
 
 
