@@ -562,3 +562,69 @@ def test_camera_that_cannot_open() -> None:
         pytest.skip("OpenCV not installed")
     with pytest.raises(QRImageError, match="camera"):
         list(qrimage.camera_frames(97, max_frames=1))
+
+
+# --- the command line ---------------------------------------------------------------------------------
+
+
+def _cli(args: list[str], stdin: bytes | None = None) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from cccd_reader.cli import main
+
+    result = CliRunner().invoke(main, args, input=stdin)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cli_image_file_and_stdin() -> None:
+    sample = _samples()[1]
+    fields = sample["payload"].split("|")
+    code, out, err = _cli(["qr", str(SAMPLES / sample["file"]), "--json"])
+    assert code == 0, err
+    assert json.loads(out)["id_number"] == fields[0]
+    code, out, err = _cli(["qr", "-", "--json"], stdin=(SAMPLES / sample["file"]).read_bytes())
+    assert code == 0, err
+    assert json.loads(out)["full_name"] == fields[2]
+    code, out, err = _cli(["qr", "--backend", "zbar", str(SAMPLES / sample["file"])])
+    assert code == 0, err
+    assert fields[2] in out
+
+
+def test_cli_frames_dir(tmp_path: Path) -> None:
+    (tmp_path / "frame1.png").write_bytes(b"not an image")
+    buf = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(buf, format="PNG")
+    (tmp_path / "frame2.png").write_bytes(buf.getvalue())
+    (tmp_path / "frame10.png").write_bytes(qr_png(PAYLOAD_11))
+    code, out, err = _cli(["qr", "--frames", str(tmp_path), "--json"])
+    assert code == 0, err
+    assert json.loads(out)["field_count"] == 11
+
+
+@pytest.mark.parametrize(("args", "stdin"), [
+    (["qr", "-"], b"not an image"),
+    (["qr", "-"], b""),
+    (["qr", "--frames", "/nonexistent-folder"], None),
+    (["qr", "--camera", "97"], None),
+])
+def test_cli_image_errors_exit_2_in_one_line(args: list[str], stdin: bytes | None) -> None:
+    code, out, err = _cli(args, stdin)
+    assert code == 2
+    assert out == ""
+    assert err.strip().splitlines()[-1].startswith("cccd-read: error: ")
+
+
+def test_cli_image_without_card(tmp_path: Path) -> None:
+    path = tmp_path / "menu.png"
+    path.write_bytes(qr_png("https://example.com/menu"))
+    code, out, err = _cli(["qr", str(path)])
+    assert code == 2 and out == ""
+    assert "none holds" in err
+
+
+def test_cli_one_source_only(tmp_path: Path) -> None:
+    code, _out, err = _cli(["qr", str(SAMPLES / "cccd-front.png"), "--text", PAYLOAD_7])
+    assert code == 2
+    assert "only one of" in err

@@ -1,7 +1,9 @@
 """``cccd-read qr``: decode the text of a card's QR code and show the record.
 
 The payload comes from ``--text PAYLOAD``, or from standard input with ``--text -`` or when no text is
-given and standard input is not a terminal (a keyboard-wedge scanner piped in, ``echo ... |``). This is
+given and standard input is not a terminal (a keyboard-wedge scanner piped in, ``echo ... |``). It can
+also come from a picture of the card: an IMAGE file (``-``: image bytes on standard input), camera
+``--camera N`` or a folder of frames ``--frames DIR`` (cccd_reader.qr.image). This is
 output the user asked for, so personal values are printed here, and only here.
 """
 
@@ -15,12 +17,14 @@ from rich.table import Table
 from rich.text import Text
 
 from cccd_reader.cli import handle_errors
-from cccd_reader.errors import InputError, KeyInputError, QRPayloadError
+from cccd_reader.errors import InputError, KeyInputError, QRImageError, QRPayloadError
 from cccd_reader.keys import card_expiry
 from cccd_reader.qr.payload import MAX_PAYLOAD_CHARS, QRData, parse_qr_payload
 
 # Up to 4 UTF-8 bytes per character, plus slack for a BOM and line ends.
 MAX_STDIN_BYTES = 4 * MAX_PAYLOAD_CHARS + 16
+MAX_STDIN_IMAGE_BYTES = 64 * 1024 * 1024  # a phone photo is a few MiB
+CAMERA_MAX_FRAMES = 900  # about 30 s at 30 frames/s, then give up with "no QR code found"
 
 _VARIANTS = {
     "cccd": "CCCD (7 fields)",
@@ -91,12 +95,32 @@ def emit(record: QRData, *, as_json: bool) -> None:
         Console(soft_wrap=False).print(record_table(record))
 
 
+def read_image_record(image: str | None, camera: int | None, frames: str | None, backend: str) -> QRData:
+    """The record from an image file, image bytes on stdin (``-``), a camera or a folder of frames."""
+    from cccd_reader.qr import image as qrimage
+
+    if camera is not None:
+        return qrimage.decode_qr_stream(qrimage.camera_frames(camera, max_frames=CAMERA_MAX_FRAMES),
+                                        backend=backend)
+    if frames is not None:
+        return qrimage.decode_qr_stream(qrimage.frames_from_dir(frames), backend=backend)
+    assert image is not None
+    if image == "-":
+        data = click.get_binary_stream("stdin").read(MAX_STDIN_IMAGE_BYTES + 1)
+        if len(data) > MAX_STDIN_IMAGE_BYTES:
+            raise QRImageError("the image on standard input is larger than 64 MiB")
+        return qrimage.read_qr_image(data, backend=backend)
+    return qrimage.read_qr_image(image, backend=backend)
+
+
 @click.command("qr")
-# ---- image input goes here ---------------------------------------------------------------------
-# An optional IMAGE argument (an image file, or "-" for image bytes on standard input) and
-# "--camera N" are added here when QR image decoding (cccd_reader.qr.image) lands; each payload
-# text they yield goes through parse_qr_payload() and emit() exactly as --text does below.
-# -------------------------------------------------------------------------------------------------
+@click.argument("image", required=False, metavar="[IMAGE]")
+@click.option("--camera", type=int, metavar="N", default=None,
+              help="Read frames from camera N (OpenCV) until a card's QR code is seen.")
+@click.option("--frames", type=click.Path(file_okay=False), metavar="DIR", default=None,
+              help="Read the image files of DIR in name order until one shows a card's QR code.")
+@click.option("--backend", type=click.Choice(["auto", "zxing", "zbar", "opencv"]), default="auto",
+              show_default=True, help="QR decoder for images.")
 @click.option(
     "--text",
     "text",
@@ -106,7 +130,20 @@ def emit(record: QRData, *, as_json: bool) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 @handle_errors
-def command(text: str | None, as_json: bool) -> None:
-    """Decode the text of a CCCD / Căn cước QR code and print the record."""
-    record = parse_qr_payload(read_payload_text(text))
+def command(image: str | None, camera: int | None, frames: str | None, backend: str, text: str | None,
+            as_json: bool) -> None:
+    """Decode a CCCD / Căn cước QR code and print the record.
+
+    IMAGE is a photo or scan of the card (a file, or '-' for image bytes on standard input). Without
+    IMAGE, --camera or --frames, the payload text is taken from --text or standard input.
+    """
+    sources = [name for name, given in (("IMAGE", image is not None), ("--camera", camera is not None),
+                                        ("--frames", frames is not None), ("--text", text is not None))
+               if given]
+    if len(sources) > 1:
+        raise click.UsageError(f"give only one of {', '.join(sources)}")
+    if sources and sources[0] != "--text":
+        record = read_image_record(image, camera, frames, backend)
+    else:
+        record = parse_qr_payload(read_payload_text(text))
     emit(record, as_json=as_json)
