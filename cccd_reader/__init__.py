@@ -22,6 +22,7 @@ _LAZY: dict[str, str] = {
     "parse_qr_payload": "cccd_reader.qr.payload",
     "decode_qr_image": "cccd_reader.qr.image",
     "read_qr_image": "cccd_reader.qr.image",
+    "decode_qr_stream": "cccd_reader.qr.image",
     # keys and MRZ
     "CANKey": "cccd_reader.keys",
     "MRZKey": "cccd_reader.keys",
@@ -36,6 +37,13 @@ _LAZY: dict[str, str] = {
     # records
     "Identity": "cccd_reader.model",
     "Portrait": "cccd_reader.model",
+    "PartialDate": "cccd_reader.model",
+    "merge_identity": "cccd_reader.model",
+    "decode_file": "cccd_reader.lds",
+    "DG1": "cccd_reader.lds.dg1",
+    "DG2": "cccd_reader.lds.dg2",
+    "DG13": "cccd_reader.lds.dg13",
+    "EFCOM": "cccd_reader.lds.com",
     # transports
     "Transport": "cccd_reader.transport.base",
     "RecordingTransport": "cccd_reader.transport.trace",
