@@ -568,3 +568,15 @@ def test_mutated_sods_give_a_verdict_or_a_parse_error(data: st.DataObject) -> No
         assert result.status is PAStatus.FAILED
     json.dumps(result.to_dict())
     result.summary()
+
+
+def test_trust_given_as_paths() -> None:
+    sod = sod_for("dsc-ecdsa")
+    for trust in (PKI / "trust", str(PKI / "trust"), [PKI / "trust" / "csca-vn-test.pem"]):
+        assert verify_passive(sod, FILES, trust=trust).status is PAStatus.PASSED  # type: ignore[arg-type]
+    from cccd_reader.errors import InputError, TrustStoreError
+
+    with pytest.raises(InputError):
+        verify_passive(sod, FILES, trust=42)  # type: ignore[arg-type]
+    with pytest.raises(TrustStoreError):
+        verify_passive(sod, FILES, trust=PKI / "no-such-folder")

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cccd_reader.errors import ParseError, VerificationError
+from cccd_reader.errors import InputError, ParseError, VerificationError
 from cccd_reader.lds.sod import SOD, decode_sod
 from cccd_reader.model import to_jsonable
 from cccd_reader.verify.signing import check_cms_signature, digest
@@ -374,17 +375,27 @@ def _check_revocation(
     return RevocationCheck(RevocationStatus.UNKNOWN, reason=reason)
 
 
+def _as_trust_store(trust: object) -> TrustStore | None:
+    if trust is None or isinstance(trust, TrustStore):
+        return trust
+    if isinstance(trust, str | os.PathLike | list | tuple):
+        return TrustStore.from_paths(trust if isinstance(trust, list | tuple) else [trust])
+    raise InputError("trust must be a TrustStore, a path or a list of paths")
+
+
 def verify_passive(
     sod: bytes | SOD,
     files: Mapping[int, bytes],
     *,
-    trust: TrustStore | None = None,
+    trust: TrustStore | str | os.PathLike[str] | None = None,
     at_time: _dt.datetime | None = None,
 ) -> PassiveAuthResult:
     """Passive authentication of the data groups ``files`` (DG number -> complete DG bytes).
 
+    ``trust`` is a TrustStore, or paths to load one from (TrustStoreError if they do not load).
     Raises ParseError only when EF.SOD itself cannot be decoded; every other problem is a verdict.
     """
+    trust = _as_trust_store(trust)
     record = sod if isinstance(sod, SOD) else decode_sod(sod)
     now = _dt.datetime.now(_dt.UTC)
     if record.signing_time is not None:
@@ -533,7 +544,7 @@ def split_saved_files(files: Mapping[str, bytes]) -> tuple[bytes, dict[int, byte
 def verify_passive_offline(
     files: Mapping[str, bytes],
     *,
-    trust: TrustStore | None = None,
+    trust: TrustStore | str | os.PathLike[str] | None = None,
     at_time: _dt.datetime | None = None,
 ) -> PassiveAuthResult:
     """Re-run passive authentication on saved raw files, with the same verdict as at read time.
