@@ -23,7 +23,6 @@ _LAZY: dict[str, str] = {
     "decode_qr_image": "cccd_reader.qr.image",
     "read_qr_image": "cccd_reader.qr.image",
     "decode_qr_stream": "cccd_reader.qr.image",
-    "decode_qr_stream": "cccd_reader.qr.image",
     # keys and MRZ
     "CANKey": "cccd_reader.keys",
     "MRZKey": "cccd_reader.keys",
