@@ -389,7 +389,10 @@ class _Pipeline:
     def __init__(self, transport: Transport, keys: list[Any], qr: Any, *, random_bytes: RandomBytes | None,
                  trust: Any, progress: ProgressCallback | None, files: Sequence[str | int] | None,
                  recovery_timeout: float, chunk_size: int | None, extended_length: bool | None,
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float], access: str = "auto") -> None:
+        if access not in ("auto", "pace", "bac"):
+            raise InputError("access must be 'auto', 'pace' or 'bac'")
+        self.access_mode = access
         self.record = CardRecord()
         self.link = _Link(transport, self.record.stats)
         self.keys = keys
@@ -408,6 +411,7 @@ class _Pipeline:
         self.card_access: Any = None
         self.sod: Any = None
         self.reader: Any = None  # the FileReader of the application session
+        self.pace_result: Any = None
         self.resumed: set[str] = set()
 
     # -- bookkeeping -----------------------------------------------------------------------------------
@@ -426,7 +430,12 @@ class _Pipeline:
         t0 = self.clock()
         try:
             fn()
-        except ReadError:
+        except ReadError as exc:
+            # raised by the pipeline itself (e.g. bytes that would be spliced): attach the record
+            self.record.failed_step = exc.step or name
+            self.record.error = str(exc)
+            self._finish_identity()
+            exc.partial = self.record
             raise
         except CCCDError as exc:
             raise self.fail(name, exc) from exc
@@ -482,10 +491,7 @@ class _Pipeline:
     # -- steps -------------------------------------------------------------------------------------------
 
     def probe(self) -> None:
-        atr = getattr(self.link.inner, "atr", b"")
-        if callable(atr):
-            atr = atr()
-        self.record.atr = bytes(atr or b"")
+        self.record.atr = _find_atr(self.link.inner)
         caps = _atr_extended_length(self.record.atr)
         if self.extended_length is None and caps is not None:
             self.extended_length = caps
@@ -496,14 +502,26 @@ class _Pipeline:
     def read_card_access(self) -> None:
         from cccd_reader.protocols import files as F
 
-        reader = self._file_reader(self.link)
-        try:
-            data = reader.read_file(F.FID_CARD_ACCESS, sfi=F.SFI_CARD_ACCESS, name="EF.CardAccess")
-        except (FileNotFoundOnCard, SecurityStatusNotSatisfied, InstructionNotSupported, WrongParameters,
-                ConditionsNotSatisfied, CardError) as exc:
-            self.record.warnings.append(f"EF.CardAccess could not be read ({exc.__class__.__name__}); "
-                                        "trying the known CCCD profiles, then BAC")
-            return
+        attempts = 0
+        while True:
+            reader = self._file_reader(self.link)
+            try:
+                data = reader.read_file(F.FID_CARD_ACCESS, sfi=F.SFI_CARD_ACCESS, name="EF.CardAccess")
+                break
+            except CardRemovedError:
+                # nothing is authenticated yet: wait for the card and read the (small) file again
+                attempts += 1
+                if attempts > 2 or not self.link.reconnectable:
+                    raise
+                self.record.stats.recoveries += 1
+                self.link.current.retries += 1
+                self.emit("card_access", "retry", message="card lost: waiting for it to come back")
+                self.link.reconnect(timeout=max(0.1, self.recovery_budget))
+            except (FileNotFoundOnCard, SecurityStatusNotSatisfied, InstructionNotSupported, WrongParameters,
+                    ConditionsNotSatisfied, CardError) as exc:
+                self.record.warnings.append(f"EF.CardAccess could not be read ({exc.__class__.__name__}); "
+                                            "trying the known CCCD profiles, then BAC")
+                return
         self.card_access_raw = data
         self.record.files["EF.CardAccess"] = data
         try:
@@ -559,7 +577,9 @@ class _Pipeline:
 
         sec = self.record.security
         pace_error: CCCDError | None = None
-        if self._has_pace():
+        if self.access_mode == "bac" and key.kind != "MRZ":
+            raise UnsupportedProtocol("BAC needs the MRZ key (document number, date of birth, expiry)")
+        if self.access_mode != "bac" and self._has_pace():
             for info in pace_profiles_to_try(self.card_access_raw):
                 access = _Access("PACE", key, info)
                 sec.keys_tried += 1
@@ -578,11 +598,13 @@ class _Pipeline:
                 pace_error = UnsupportedProtocol("the card accepted none of the PACE parameter sets tried")
         if key.kind != "MRZ":
             raise pace_error or UnsupportedProtocol("a CAN is used with PACE, which this card does not offer")
-        policy = PACEPolicy()
+        policy = PACEPolicy(allow_bac=self.access_mode != "pace")
+        if self.access_mode == "pace" and pace_error is None:
+            raise UnsupportedProtocol("the card does not offer PACE (EF.CardAccess lists no PACE parameters)")
         if pace_error is not None and not policy.may_fall_back_to_bac(
                 card_access_available=self.card_access_raw is not None, pace_error=pace_error):
             raise pace_error
-        if pace_error is not None:
+        if pace_error is not None and self.access_mode == "auto":
             self.record.warnings.append("PACE was not possible; the chip was read with BAC")
         access = _Access("BAC", key, None)
         sec.keys_tried += 1
@@ -615,6 +637,7 @@ class _Pipeline:
             pace = perform_pace(self.link, access.key, pace_info=access.pace_info,
                                 card_access=self.card_access_raw, random_bytes=self.random_bytes)
             self.sm = SecureMessagingTransport(self.link, pace.session)
+            self.pace_result = pace
             sec.access_detail = f"{pace.protocol_name}, {pace.domain_name}"
             self._app_reader().select_application()
         else:
@@ -736,6 +759,8 @@ class _Pipeline:
         """Every data group must match its hash in the SOD; a resumed one that does not is an error."""
         if self.sod is None:
             if self.resumed:
+                for name in self.resumed:
+                    self.record.files.pop(name, None)
                 raise ReadError("a file was resumed after a tag loss but there is no EF.SOD to check it "
                                 "against", step="files", partial=self.record)
             return
@@ -747,6 +772,10 @@ class _Pipeline:
                 continue
             expected = hashes.get(int(name[2:]))
             if expected is None:
+                if name in self.resumed:
+                    self.record.files.pop(name, None)
+                    raise ReadError(f"{name} was read across a tag loss and EF.SOD has no hash to check it: "
+                                    "read the card again", step="files", partial=self.record)
                 self.record.warnings.append(f"{name} is not listed in EF.SOD: it cannot be verified")
                 continue
             try:
@@ -756,6 +785,8 @@ class _Pipeline:
             if actual != expected:
                 ok = False
                 if name in self.resumed:
+                    self.record.files.pop(name, None)  # never hand out spliced bytes
+                    self.record.decoded.pop(name, None)
                     raise ReadError(f"{name} read across a tag loss does not match EF.SOD: the bytes are "
                                     "discarded; read the card again", step="files", partial=self.record)
                 self.record.warnings.append(f"{name} does not match its hash in EF.SOD")
@@ -764,14 +795,17 @@ class _Pipeline:
     # -- authenticity ----------------------------------------------------------------------------------
 
     def chip_auth(self) -> None:
+        """Chip Authentication (or the PACE-CAM check): proves the chip holds the private key of DG14.
+
+        After CA the chip answers under new session keys. The proof is the first read under them: DG14 is
+        read again under the CA session and must come back byte for byte; a clone without the private key
+        cannot produce valid secure messaging there."""
         sec = self.record.security
         dg14_raw = self.record.files.get("DG14")
         if dg14_raw is None:
             sec.chip_auth = NOT_SUPPORTED
             return
-        from cccd_reader.crypto.sm import SecureMessagingTransport
         from cccd_reader.lds import decode_file
-        from cccd_reader.protocols.chip_auth import perform_chip_auth
 
         try:
             dg14 = decode_file("DG14", dg14_raw)
@@ -780,32 +814,50 @@ class _Pipeline:
             sec.chip_auth = FAILED
             sec.details["chip_authentication"] = f"DG14 is malformed: {getattr(exc, 'reason', exc)}"
             return
+        if self.pace_result is not None and getattr(self.pace_result, "mapping", None) == "CAM":
+            from cccd_reader.protocols.chip_auth import verify_cam
 
-        def run() -> Any:
-            return perform_chip_auth(self.sm, dg14, random_bytes=self.random_bytes)
-
-        try:
-            result = self.guarded("chip_auth", run)
-        except (ChipAuthenticationError, CardError) as exc:
-            sec.chip_auth = FAILED
-            sec.details["chip_authentication"] = str(exc)
-            # the chip dropped the session after a failed CA: authenticate again for the rest
-            self.guarded("chip_auth", lambda: self._reauth_quiet())
+            cam = verify_cam(self.pace_result, dg14)
+            sec.chip_auth = PASSED if cam.passed else FAILED
+            sec.details["chip_authentication"] = "PACE-CAM" + (f": {cam.reason}" if cam.reason else "")
             return
+        try:
+            outcome = self.guarded("chip_auth", lambda: self._run_chip_auth(dg14, dg14_raw))
         except UnsupportedProtocol as exc:
             sec.chip_auth = NOT_SUPPORTED
             sec.details["chip_authentication"] = str(exc)
             return
-        passed = _passed(result)
+        except (ChipAuthenticationError, CardError) as exc:
+            outcome = (False, str(exc))
+        passed, detail = outcome
         sec.chip_auth = PASSED if passed else FAILED
-        session = getattr(result, "session", None)
-        if passed and session is not None:
-            self.sm = SecureMessagingTransport(self.link, session)
-            if self.reader is not None:
-                self.reader.resume(self.sm)
-        desc = _describe(result)
-        if desc:
-            sec.details["chip_authentication"] = desc
+        if detail:
+            sec.details["chip_authentication"] = detail
+        if not passed:
+            # the chip dropped the session after the failed attempt: authenticate again for what follows
+            self.guarded("chip_auth", self._reauth_quiet)
+
+    def _run_chip_auth(self, dg14: Any, dg14_raw: bytes) -> tuple[bool, str | None]:
+        from cccd_reader.crypto.sm import SecureMessagingTransport
+        from cccd_reader.lds import file_info
+        from cccd_reader.protocols.chip_auth import perform_chip_auth
+
+        result = perform_chip_auth(self.sm, dg14, random_bytes=self.random_bytes)
+        self.sm = SecureMessagingTransport(self.link, result.session)
+        info = file_info("DG14")
+        assert info is not None
+        reader = self._file_reader(self.sm)
+        try:
+            again = bytes(reader.read_file(info.fid, sfi=info.sfi, name="DG14"))
+        except SecureMessagingError:
+            return False, ("the chip could not use the Chip Authentication session keys: "
+                           "it may be a clone")
+        if self.reader is not None:
+            self.reader.resume(self.sm)
+        if again != dg14_raw:
+            return False, "DG14 read under the Chip Authentication session differs: it may be a clone"
+        key_note = f", key {result.key_id}" if result.key_id is not None else ""
+        return True, f"{result.protocol_name}{key_note}"
 
     def _reauth_quiet(self) -> None:
         assert self.access is not None
@@ -828,8 +880,10 @@ class _Pipeline:
             sec.details["active_authentication"] = f"DG15 is malformed: {getattr(exc, 'reason', exc)}"
             return
 
+        dg14 = self.record.decoded.get("DG14")
+
         def run() -> Any:
-            return perform_active_auth(self.sm, dg15, random_bytes=self.random_bytes)
+            return perform_active_auth(self.sm, dg15, random_bytes=self.random_bytes, dg14=dg14)
 
         try:
             result = self.guarded("active_auth", run)
@@ -860,7 +914,7 @@ class _Pipeline:
         if trust is not None and not hasattr(trust, "find_issuer") and isinstance(trust, str | list | tuple):
             from cccd_reader.verify import TrustStore
 
-            trust = TrustStore.from_paths([trust] if isinstance(trust, str) else list(trust))
+            trust = TrustStore.from_paths(trust)
         files = {int(k[2:]): v for k, v in self.record.files.items()
                  if k.startswith("DG") and k[2:].isdigit()}
         try:
@@ -871,7 +925,8 @@ class _Pipeline:
             return
         sec.passive_detail = result
         sec.passive_auth = _pa_status(result)
-        if "EF.SOD" in self.resumed and sec.passive_auth not in (PASSED, UNTRUSTED):
+        if "EF.SOD" in self.resumed and not _sod_intact(result):
+            self.record.files.pop("EF.SOD", None)
             raise ReadError("EF.SOD was read across a tag loss and does not verify: the record is "
                             "discarded; read the card again", step="passive_auth", partial=self.record)
 
@@ -935,20 +990,22 @@ class _Pipeline:
 def read_card(transport: Transport, key: Any, *, random_bytes: RandomBytes | None = None, trust: Any = None,
               progress: ProgressCallback | None = None, files: Sequence[str | int] | None = None,
               recovery_timeout: float = RECOVERY_TIMEOUT, chunk_size: int | None = None,
-              extended_length: bool | None = None) -> CardRecord:
+              extended_length: bool | None = None, access: str = "auto") -> CardRecord:
     """Read the card on ``transport`` with ``key`` (a key, a list of keys, or a ``QRData``).
 
     ``random_bytes`` feeds every terminal-side random value (replayed traces pass the recorded ones).
     ``trust`` is a ``TrustStore`` (or a path / list of paths to CSCA certificates or master lists).
     ``files`` restricts the data groups read (names like ``"DG13"`` or numbers); by default every data
     group listed in EF.SOD is read, except the EAC-protected DG3/DG4. ``chunk_size`` / ``extended_length``
-    override the file reader's READ BINARY size (benchmarks). Returns a :class:`CardRecord`; raises
+    override the file reader's READ BINARY size (benchmarks). ``access`` is ``"auto"`` (PACE when the card
+    offers it, BAC with an MRZ key when PACE is not possible), ``"pace"`` or ``"bac"``. Returns a
+    :class:`CardRecord`; raises
     :class:`ReadError` with ``step`` and ``partial`` (the CardRecord so far) when a step fails.
     """
     keys, qr = _keys_and_qr(key)
     pipeline = _Pipeline(transport, keys, qr, random_bytes=random_bytes, trust=trust, progress=progress,
                          files=files, recovery_timeout=recovery_timeout, chunk_size=chunk_size,
-                         extended_length=extended_length, clock=time.perf_counter)
+                         extended_length=extended_length, clock=time.perf_counter, access=access)
     return pipeline.run()
 
 
@@ -981,6 +1038,38 @@ def _dgs_from_com(com: bytes | None) -> list[str]:
     if not dgs:
         return []
     return [f"DG{n}" if isinstance(n, int) else str(n) for n in dgs]
+
+
+def _sod_intact(result: Any) -> bool:
+    """The SOD's own signature verifies (with the certificate it carries): its bytes are one piece, even
+    when the certificate chain or the validity dates fail for other reasons."""
+    signature = getattr(result, "signature", None)
+    status = getattr(signature, "status", None)
+    if status is not None:
+        return str(getattr(status, "value", status)).lower() == "valid"
+    return _pa_status(result) in (PASSED, UNTRUSTED)
+
+
+def _find_atr(transport: Any) -> bytes:
+    """The card's ATR from the transport or anything it wraps; a replayed trace gives the recorded one
+    (so the replay makes the same read-size decisions as the recording)."""
+    t: Any = transport
+    for _ in range(8):
+        if t is None:
+            break
+        atr = getattr(t, "atr", None)
+        if callable(atr):
+            atr = atr()
+        if isinstance(atr, bytes | bytearray) and atr:
+            return bytes(atr)
+        header = getattr(t, "header", None)
+        if isinstance(header, dict) and isinstance(header.get("atr"), str):
+            try:
+                return bytes.fromhex(header["atr"])
+            except ValueError:
+                return b""
+        t = getattr(t, "inner", None)
+    return b""
 
 
 def _hash_name(name: str) -> str:

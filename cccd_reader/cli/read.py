@@ -15,6 +15,7 @@ import contextlib
 import datetime as _dt
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -108,6 +109,17 @@ def resolve_key(*, qr: str | None, qr_text: str | None, can: str | None, mrz: st
     return CANKey(value)
 
 
+def key_kinds(key: Any) -> list[str]:
+    """The kinds of the keys a read will try, in order ("CAN", "MRZ"): recorded in traces, not the keys."""
+    if hasattr(key, "id_number") and hasattr(key, "issue_date"):
+        from cccd_reader.keys import keys_from_qr
+
+        return [k.kind for k in keys_from_qr(key)]
+    if isinstance(key, list | tuple):
+        return [str(getattr(k, "kind", "?")) for k in key]
+    return [str(getattr(key, "kind", "?"))]
+
+
 # --- transports -------------------------------------------------------------------------------------
 
 
@@ -119,7 +131,7 @@ def open_transport(*, reader: str | None, nfc: str | None, emulator: str | None,
         raise InputError("choose one of --reader, --nfc and --emulator")
     if emulator is not None:
         sample = load_emulator_sample(emulator)
-        yield sample_card(sample), sample
+        yield sample.card, sample
         return
     if nfc is not None:
         from cccd_reader.transport.nfc import NFCTransport
@@ -135,63 +147,38 @@ def open_transport(*, reader: str | None, nfc: str | None, emulator: str | None,
         transport.close()
 
 
-def load_emulator_sample(name: str) -> Any:
-    from cccd_reader import emulator
+@dataclass
+class EmulatorSample:
+    """A built-in sample card: its name, a fresh virtual chip, the QR payload printed on it."""
 
-    names = list(emulator.sample_names())
+    name: str
+    card: Any
+    qr_payload: str
+
+    @property
+    def key(self) -> Any:
+        from cccd_reader.qr.payload import parse_qr_payload
+
+        return parse_qr_payload(self.qr_payload)
+
+    @property
+    def trust(self) -> Any:
+        from cccd_reader.emulator import sample_trust_anchor
+        from cccd_reader.verify import TrustStore
+
+        return TrustStore.from_paths(sample_trust_anchor())
+
+
+def load_emulator_sample(name: str) -> EmulatorSample:
+    from cccd_reader.emulator import load_sample, sample_names
+    from cccd_reader.emulator.samples import DEFAULT_SAMPLE, sample_qr_payload
+
+    names = list(sample_names())
     if name in ("", "default"):
-        if not names:
-            raise InputError("the emulator has no sample cards")
-        name = names[0]
+        name = DEFAULT_SAMPLE if DEFAULT_SAMPLE in names else (names[0] if names else "")
     if name not in names:
-        raise InputError(f"no sample card {name!r}; samples: {', '.join(names)}")
-    return emulator.load_sample(name)
-
-
-def sample_card(sample: Any) -> Any:
-    """The VirtualCard of a loaded sample (the sample itself when it is the card)."""
-    for attr in ("card", "virtual_card"):
-        card = getattr(sample, attr, None)
-        if card is not None and callable(getattr(card, "transmit", None)):
-            return card
-    return sample
-
-
-def sample_key(sample: Any) -> Any:
-    """The key a sample card is read with: its QR payload when it has one (so the QR check runs)."""
-    for attr in ("qr", "qr_data"):
-        qr = getattr(sample, attr, None)
-        if qr is not None and hasattr(qr, "id_number"):
-            return qr
-    persona = getattr(sample, "persona", None)
-    for src in (sample, persona):
-        if src is None:
-            continue
-        text = getattr(src, "qr_payload", None) or getattr(src, "qr_text", None)
-        if callable(text):
-            text = text()
-        if isinstance(text, str) and text:
-            from cccd_reader.qr.payload import parse_qr_payload
-
-            return parse_qr_payload(text)
-        keys = getattr(src, "keys", None)
-        if callable(keys):
-            keys = keys()
-        if keys:
-            return list(keys)
-    raise InputError("the sample card has no QR payload; give a key with --can or --mrz")
-
-
-def sample_trust(sample: Any) -> Any:
-    from cccd_reader import emulator
-
-    getter = getattr(emulator, "sample_trust_anchor", None)
-    if getter is None:
-        return None
-    try:
-        return getter()
-    except TypeError:
-        return getter(sample)
+        raise InputError(f"no sample card {name!r}; samples: {', '.join(names) or '(none)'}")
+    return EmulatorSample(name, load_sample(name), sample_qr_payload(name))
 
 
 def load_trust(paths: tuple[str, ...]) -> Any:
@@ -199,7 +186,7 @@ def load_trust(paths: tuple[str, ...]) -> Any:
         return None
     from cccd_reader.verify import TrustStore
 
-    return TrustStore.from_paths(list(paths))
+    return TrustStore.from_paths(*paths)
 
 
 # --- progress -------------------------------------------------------------------------------------------
@@ -364,13 +351,16 @@ def reader_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--trust", multiple=True, metavar="PATH", help="CSCA certificates / master lists (file or "
               "directory); repeatable.")
 @click.option("--files", "files_", metavar="LIST", help="Only these data groups, e.g. DG1,DG2,DG13.")
+@click.option("--access", "access", type=click.Choice(["auto", "pace", "bac"]), default="auto",
+              show_default=True, help="Access control: PACE when offered (else BAC), or force one.")
 @click.option("--report-only", is_flag=True, help="Exit 0 even if verification fails.")
 @click.option("--no-progress", is_flag=True, help="No progress display.")
 @handle_errors
 def command(reader: str | None, nfc: str | None, emulator: str | None, wait: float, qr: str | None,
             qr_text: str | None, can: str | None, mrz: str | None, id_number: str | None, dob: str | None,
             expiry: str | None, as_json: bool, portrait: str | None, trace: str | None, redact: bool,
-            trust: tuple[str, ...], files_: str | None, report_only: bool, no_progress: bool) -> None:
+            trust: tuple[str, ...], files_: str | None, access: str, report_only: bool,
+            no_progress: bool) -> None:
     """Read the chip: identity, portrait, and whether the card is genuine."""
     interactive = sys.stdin.isatty()
     key = resolve_key(qr=qr, qr_text=qr_text, can=can, mrz=mrz, id_number=id_number, dob=dob,
@@ -381,11 +371,12 @@ def command(reader: str | None, nfc: str | None, emulator: str | None, wait: flo
     with open_transport(reader=reader, nfc=nfc, emulator=emulator, wait=wait) as (transport, sample):
         if sample is not None:
             if key is None:
-                key = sample_key(sample)
+                key = sample.key
             if trust_store is None:
-                trust_store = sample_trust(sample)
+                trust_store = sample.trust
         record = run_read(transport, key, trust=trust_store, files=files, trace=trace, redact=redact,
-                          as_json=as_json, show_progress=not no_progress and not as_json)
+                          as_json=as_json, show_progress=not no_progress and not as_json, access=access,
+                          sample=sample.name if sample is not None else None)
     emit_record(record, as_json=as_json, portrait=portrait)
     if verification_failed(record) and not report_only:
         sys.exit(EXIT_VERIFICATION_FAILED)
@@ -393,7 +384,8 @@ def command(reader: str | None, nfc: str | None, emulator: str | None, wait: flo
 
 
 def run_read(transport: Any, key: Any, *, trust: Any, files: list[str] | None, trace: str | None,
-             redact: bool, as_json: bool, show_progress: bool) -> Any:
+             redact: bool, as_json: bool, show_progress: bool, access: str = "auto",
+             sample: str | None = None) -> Any:
     """Run the pipeline (recording a trace if asked); a failure prints what was read and exits."""
     from cccd_reader.read import read_card
 
@@ -402,13 +394,17 @@ def run_read(transport: Any, key: Any, *, trust: Any, files: list[str] | None, t
     if trace:
         from cccd_reader.transport.trace import RecordingTransport
 
-        recorder = RecordingTransport(transport, trace, redact=redact)
+        # what a replay needs to ask the same questions: the options, never the key itself
+        header: dict[str, Any] = {"read": {"files": files, "access": access, "keys": key_kinds(key)}}
+        if sample:
+            header["sample"] = sample
+        recorder = RecordingTransport(transport, trace, redact=redact, header=header)
         transport = recorder
-        random_bytes = getattr(recorder, "random_bytes", None)
+        random_bytes = recorder.random_source()
     try:
         with progress_display(show_progress and sys.stderr.isatty()) as on_event:
             return read_card(transport, key, trust=trust, files=files, progress=on_event,
-                             random_bytes=random_bytes)
+                             random_bytes=random_bytes, access=access)
     except ReadError as exc:
         report_partial(exc, as_json=as_json)
         raise AssertionError("unreachable") from None

@@ -1,0 +1,276 @@
+"""The read pipeline against the in-process virtual chip.
+
+Ground truth is what the emulator was personalised with (``card.image.data_groups``) and the persona's
+own QR payload, not the reader's earlier output; the protocol steps themselves are pinned to the ICAO
+worked examples in the protocol tests, so these tests check the orchestration: step order, key order and
+bounds, PACE/BAC choice, partial results, stats, the QR check and the verdict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from cccd_reader.emulator import load_sample, sample_names
+from cccd_reader.emulator.card import SeededRandom
+from cccd_reader.emulator.samples import sample_persona, sample_qr_payload
+from cccd_reader.errors import AccessDenied, InputError, KeyInputError, ReadError
+from cccd_reader.keys import CANKey, MRZKey, keys_from_qr
+from cccd_reader.qr.payload import parse_qr_payload
+from cccd_reader.read import (
+    MAX_KEY_ATTEMPTS,
+    STEPS,
+    CardRecord,
+    ProgressEvent,
+    _atr_extended_length,
+    compare_qr_with_chip,
+    read_card,
+)
+from cccd_reader.transport.faults import FaultyTransport
+
+SAMPLES = sample_names()
+
+
+class Counting:
+    """Counts APDUs by INS, forwards everything."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.ins: list[int] = []
+
+    @property
+    def atr(self):
+        return self.inner.atr
+
+    def transmit(self, apdu: bytes) -> bytes:
+        self.ins.append(apdu[1])
+        return self.inner.transmit(apdu)
+
+    def reconnect(self) -> None:
+        self.inner.reconnect()
+
+
+def _expected_dgs(card) -> dict[str, bytes]:
+    return {f"DG{n}": bytes(data) for n, data in card.image.data_groups.items()}
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_full_read_of_every_sample_with_the_qr(name):
+    card = load_sample(name)
+    qr = parse_qr_payload(sample_qr_payload(name))
+    rec = read_card(card, qr, random_bytes=SeededRandom(f"terminal/{name}"))
+    assert rec.complete and rec.failed_step is None
+    expected = _expected_dgs(card)
+    eac = {"DG3", "DG4"}
+    for dg, data in expected.items():
+        if dg in eac:
+            assert dg not in rec.files
+        else:
+            assert rec.files[dg] == data, dg  # byte for byte what the chip was personalised with
+    assert rec.files["EF.SOD"] == card.files.file("EF.SOD").data
+    # the CAN from the QR opens the card with PACE, first try
+    assert rec.security.access_protocol == "PACE"
+    assert rec.security.access_key == "CAN"
+    assert rec.security.keys_tried == 1
+    assert rec.security.hashes_ok is True
+    # the identity comes from the chip; it agrees with the printed QR except where the sample's QR was
+    # deliberately printed otherwise ("hung": another spelling of the name, which must be reported)
+    assert rec.identity.id_number == qr.id_number
+    expected_mismatch = {"full_name"} if name == "hung" else set()
+    assert rec.security.qr_checked
+    assert {m.field for m in rec.security.qr_mismatches} == expected_mismatch
+    if not expected_mismatch:
+        assert rec.identity.full_name == qr.full_name
+    else:
+        assert rec.identity.full_name != qr.full_name
+        assert rec.security.verdict in ("mismatch", "not-genuine") and not rec.security.genuine
+    assert rec.portrait is not None and rec.portrait.image[:2] in (b"\xff\xd8", b"\x00\x00", b"\xff\x4f")
+    # stats: every step is accounted, in order, and the totals add up
+    assert [s.name for s in rec.stats.steps] == list(STEPS)
+    assert rec.stats.apdus == sum(s.apdus for s in rec.stats.steps) > 5
+    assert rec.stats.bytes_received > sum(len(v) for v in rec.files.values())
+
+
+def test_bac_when_forced_and_when_the_card_has_no_pace():
+    persona = sample_persona("an")
+    key = persona.mrz_key()
+    card = load_sample("an")
+    rec = read_card(card, key, access="bac", random_bytes=SeededRandom("t"))
+    assert rec.security.access_protocol == "BAC" and rec.security.access_key == "MRZ"
+    assert rec.files["DG13"] == _expected_dgs(card)["DG13"]
+
+    # a chip without PACE (no PACEInfo in EF.CardAccess): auto mode reads it with BAC
+    from cccd_reader.emulator.persona import build_card
+
+    bac_only = dataclasses.replace(persona, profile=dataclasses.replace(persona.profile, pace=None))
+    card2 = build_card(bac_only)
+    rec2 = read_card(card2, [persona.can_key(), key], random_bytes=SeededRandom("t2"))
+    assert rec2.security.access_protocol == "BAC"
+    assert rec2.files["DG1"] == _expected_dgs(card2)["DG1"]
+
+
+def test_pace_with_the_mrz_key():
+    persona = sample_persona("mai")
+    rec = read_card(load_sample("mai"), persona.mrz_key(), random_bytes=SeededRandom("t"))
+    assert rec.security.access_protocol == "PACE" and rec.security.access_key == "MRZ"
+
+
+def test_wrong_can_then_right_mrz_key_is_tried_next():
+    persona = sample_persona("an")
+    wrong = CANKey("000000" if persona.can != "000000" else "111111")
+    rec = read_card(load_sample("an"), [wrong, persona.mrz_key()], random_bytes=SeededRandom("t"))
+    assert rec.complete
+    assert rec.security.access_key == "MRZ"
+    assert rec.stats.key_attempts == 2
+
+
+def test_every_key_refused_is_a_read_error_with_a_partial_record():
+    bad = [CANKey("000001"), MRZKey("000000000", __import__("datetime").date(1970, 1, 1), None)]
+    with pytest.raises(ReadError) as info:
+        read_card(load_sample("an"), bad, random_bytes=SeededRandom("t"))
+    err = info.value
+    assert err.step == "access"
+    assert isinstance(err.cause, AccessDenied)
+    partial = err.partial
+    assert isinstance(partial, CardRecord) and partial.failed_step == "access"
+    assert "EF.CardAccess" in partial.files  # what was read before the failure is kept
+    assert partial.identity is None
+
+
+def test_refused_keys_are_bounded():
+    keys = [CANKey(f"{i:06d}") for i in range(1, 10)]
+    card = Counting(load_sample("an"))
+    with pytest.raises(ReadError):
+        read_card(card, keys, random_bytes=SeededRandom("t"))
+    # each PACE attempt starts with one MSE:Set AT (INS 22): no more than the bound
+    assert card.ins.count(0x22) == MAX_KEY_ATTEMPTS
+
+
+def test_qr_that_disagrees_with_the_chip_is_reported():
+    qr = parse_qr_payload(sample_qr_payload("an"))
+    fake = dataclasses.replace(qr, full_name=qr.full_name + " Giả", sex="F" if qr.sex == "M" else "M")
+    rec = read_card(load_sample("an"), fake, random_bytes=SeededRandom("t"))
+    fields = {m.field for m in rec.security.qr_mismatches}
+    assert fields == {"full_name", "sex"}
+    assert rec.security.verdict == "mismatch" or rec.security.verdict == "not-genuine"
+    assert not rec.security.genuine
+    # the mismatch report names fields, never values
+    text = json.dumps(rec.security.to_dict()["qr_mismatches"], ensure_ascii=False)
+    assert qr.full_name not in text
+
+
+def test_compare_qr_with_chip_fields():
+    qr = parse_qr_payload(sample_qr_payload("mai"))
+    rec = read_card(load_sample("mai"), qr, random_bytes=SeededRandom("t"))
+    assert compare_qr_with_chip(qr, rec.identity, rec.mrz) == []
+    other = dataclasses.replace(qr, id_number=qr.id_number[:-1] + str((int(qr.id_number[-1]) + 1) % 10),
+                                date_of_birth=qr.date_of_birth.replace(
+                                    day=1 if qr.date_of_birth.day != 1 else 2),
+                                issue_date=qr.issue_date.replace(year=qr.issue_date.year - 1))
+    got = {m.field for m in compare_qr_with_chip(other, rec.identity, rec.mrz)}
+    assert got == {"id_number", "date_of_birth", "issue_date"}
+
+
+def test_requested_files_only():
+    persona = sample_persona("thao")
+    rec = read_card(load_sample("thao"), persona.can_key(), files=["DG1", 13], random_bytes=SeededRandom("t"))
+    assert {k for k in rec.files if k.startswith("DG")} == {"DG1", "DG13"}
+    assert rec.security.chip_auth == "not_supported"  # DG14 not read: nothing to run CA with
+    with pytest.raises(InputError):
+        read_card(load_sample("thao"), persona.can_key(), files=["DG99"])
+
+
+def test_bad_key_arguments():
+    with pytest.raises(KeyInputError):
+        read_card(load_sample("an"), [])
+    with pytest.raises(KeyInputError):
+        read_card(load_sample("an"), "123456")
+    with pytest.raises(InputError):
+        read_card(load_sample("an"), sample_persona("an").can_key(), access="nfc")
+
+
+def test_progress_events_and_json():
+    events: list[ProgressEvent] = []
+    persona = sample_persona("an")
+    rec = read_card(load_sample("an"), persona.can_key(), progress=events.append,
+                    random_bytes=SeededRandom("t"))
+    starts = [e.step for e in events if e.event == "start"]
+    assert starts == list(STEPS)
+    dg2 = [e for e in events if e.event == "bytes" and e.file == "DG2"]
+    assert dg2 and dg2[-1].done == dg2[-1].total == len(rec.files["DG2"])
+    assert [e.done for e in dg2] == sorted(e.done for e in dg2)
+    # a broken progress callback does not break the read
+    read_card(load_sample("an"), persona.can_key(), progress=lambda e: 1 / 0, random_bytes=SeededRandom("t"))
+    data = json.loads(rec.to_json())
+    assert data["complete"] is True
+    assert data["security"]["access"]["protocol"] == "PACE"
+    assert data["stats"]["apdus"] == rec.stats.apdus
+    assert "files" not in data and "files" in rec.to_dict(include_files=True)
+
+
+def test_repr_has_no_personal_data():
+    persona = sample_persona("an")
+    qr = parse_qr_payload(sample_qr_payload("an"))
+    rec = read_card(load_sample("an"), qr, random_bytes=SeededRandom("t"))
+    text = repr(rec) + repr(rec.security) + repr(rec.stats)
+    for secret in (qr.id_number, qr.full_name, persona.can, qr.date_of_birth.isoformat(), qr.id_number[3:]):
+        assert secret not in text
+
+
+def test_link_loss_without_reconnect_returns_the_partial_record():
+    class NoReconnect:
+        def __init__(self, inner, drop_at):
+            self.inner, self.n, self.drop_at = inner, 0, drop_at
+
+        def transmit(self, apdu):
+            self.n += 1
+            if self.n > self.drop_at:
+                from cccd_reader.errors import CardRemovedError
+
+                raise CardRemovedError("gone")
+            return self.inner.transmit(apdu)
+
+    persona = sample_persona("an")
+    clean = Counting(load_sample("an"))
+    full = read_card(clean, persona.can_key(), random_bytes=SeededRandom("t"))
+    # drop right after EF.SOD and DG1 were read: find that point from the clean run
+    read_ins = [i for i, ins in enumerate(clean.ins) if ins in (0xB0, 0xB1)]
+    with pytest.raises(ReadError) as info:
+        read_card(NoReconnect(load_sample("an"), read_ins[2] + 1), persona.can_key(),
+                  random_bytes=SeededRandom("t"))
+    err = info.value
+    assert err.step == "files"
+    assert err.partial.files.get("EF.SOD") == full.files["EF.SOD"]
+    for name, data in err.partial.files.items():
+        assert full.files[name] == data  # nothing partial or wrong is returned as a file
+
+
+def test_atr_capabilities():
+    # 3B 85 80 01 | 80 73 00 00 C0 | TCK: card capabilities say extended Lc/Le
+    assert _atr_extended_length(bytes.fromhex("3B85800180730000C037")) is True
+    assert _atr_extended_length(bytes.fromhex("3B8580018073000080")) is False
+    assert _atr_extended_length(bytes.fromhex("3B80800101")) is None
+    assert _atr_extended_length(b"") is None
+
+
+def test_keys_from_qr_order_is_used():
+    qr = parse_qr_payload(sample_qr_payload("tho"))
+    kinds = [k.kind for k in keys_from_qr(qr)]
+    assert kinds[0] == "CAN" and set(kinds[1:]) == {"MRZ"}
+    # with the CAN refused (injected 6300 on the first PACE mutual authentication), the MRZ keys follow
+    card = load_sample("tho")
+    state = {"ga": 0}
+
+    def refuse_first_mutual_auth(apdu: bytes, index: int):
+        if apdu[1] == 0x86:
+            state["ga"] += 1
+            if state["ga"] == 4:
+                return 0x6300
+        return None
+
+    rec = read_card(FaultyTransport(card, naked_sw_when=refuse_first_mutual_auth), qr,
+                    random_bytes=SeededRandom("t"))
+    assert rec.security.access_key == "MRZ"
+    assert rec.stats.key_attempts >= 2

@@ -1,0 +1,249 @@
+"""Tag loss: the link dropped at every single APDU index of one full read.
+
+For every index the read must end in either the complete record, byte for byte equal to a clean read
+(and to what the chip was personalised with), or a clear ReadError; never in wrong or spliced data. Also:
+a dead secure-messaging session (corrupted MAC, naked 6988), a different card brought back in the middle of
+a file, and the same drop through pcscd + vpcd and through nfcpy's udp driver.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cccd_reader.emulator import load_sample
+from cccd_reader.emulator.card import SeededRandom
+from cccd_reader.emulator.filesystem import ElementaryFile
+from cccd_reader.emulator.samples import sample_qr_payload
+from cccd_reader.errors import CardRemovedError, ReadError
+from cccd_reader.qr.payload import parse_qr_payload
+from cccd_reader.read import MAX_RECOVERIES, read_card
+from cccd_reader.transport.faults import FaultyTransport
+
+SAMPLE = "an"
+
+
+class Counting:
+    def __init__(self, inner):
+        self.inner = inner
+        self.commands: list[bytes] = []
+
+    @property
+    def atr(self):
+        return self.inner.atr
+
+    def transmit(self, apdu: bytes) -> bytes:
+        self.commands.append(apdu)
+        return self.inner.transmit(apdu)
+
+
+def _key():
+    return parse_qr_payload(sample_qr_payload(SAMPLE))
+
+
+@pytest.fixture(scope="module")
+def clean():
+    card = Counting(load_sample(SAMPLE))
+    rec = read_card(card, _key(), random_bytes=SeededRandom("terminal"))
+    assert rec.complete
+    return rec, card.commands
+
+
+def _same_outcome(rec, ref) -> None:
+    assert rec.files == ref.files
+    assert rec.identity == ref.identity
+    assert rec.portrait == ref.portrait
+    for attr in ("access_protocol", "access_key", "chip_auth", "active_auth", "passive_auth", "hashes_ok"):
+        assert getattr(rec.security, attr) == getattr(ref.security, attr), attr
+    assert rec.security.qr_mismatches == ref.security.qr_mismatches
+
+
+def test_drop_at_every_apdu_index(clean):
+    ref, commands = clean
+    card_dgs = {f"DG{n}": bytes(d) for n, d in load_sample(SAMPLE).image.data_groups.items()}
+    outcomes = {"complete": 0, "error": 0}
+    for index in range(len(commands)):
+        card = load_sample(SAMPLE)
+        link = FaultyTransport(card, drop_after=index)
+        try:
+            rec = read_card(link, _key(), random_bytes=SeededRandom(f"terminal/{index}"))
+        except ReadError as exc:
+            # a clear error naming the step, and nothing wrong in what it carries
+            outcomes["error"] += 1
+            assert exc.step in ("probe", "card_access", "access", "files", "chip_auth", "active_auth",
+                                "passive_auth", "qr_check")
+            for name, data in exc.partial.files.items():
+                assert ref.files[name] == data, (index, name)
+            continue
+        outcomes["complete"] += 1
+        assert ("drop", index) in [(k, i) for i, k in link.injected] or link.injected[0][0] == index
+        assert rec.stats.recoveries >= 1, index
+        _same_outcome(rec, ref)
+        for name, data in rec.files.items():
+            if name in card_dgs:
+                assert data == card_dgs[name]
+    # the chip comes back every time here, so every drop must be recovered from
+    assert outcomes == {"complete": len(commands), "error": 0}
+
+
+def test_dead_session_recovers_corrupt_mac_and_naked_6988(clean):
+    ref, commands = clean
+    reads = [i for i, c in enumerate(commands) if c[1] in (0xB0, 0xB1) and c[0] & 0x0C]
+    middle = reads[len(reads) // 2]
+    card = load_sample(SAMPLE)
+    rec = read_card(FaultyTransport(card, corrupt_mac_at={middle}), _key(), random_bytes=SeededRandom("x"))
+    assert rec.stats.recoveries == 1
+    _same_outcome(rec, ref)
+
+    card = load_sample(SAMPLE)
+    faulty = FaultyTransport(card, naked_sw={middle: 0x6988},
+                             chip_session=lambda: getattr(card._state, "sm", None))
+    rec = read_card(faulty, _key(), random_bytes=SeededRandom("y"))
+    assert rec.stats.recoveries == 1
+    _same_outcome(rec, ref)
+
+
+class SwapOnReconnect:
+    """After the tag loss, a different chip comes back (same person and key, altered DG2)."""
+
+    def __init__(self, first, second, drop_at):
+        self.inner = first
+        self.second = second
+        self.n = 0
+        self.drop_at = drop_at
+        self.dropped = False
+
+    @property
+    def atr(self):
+        return self.inner.atr
+
+    def transmit(self, apdu):
+        self.n += 1
+        if self.n == self.drop_at and not self.dropped:
+            self.dropped = True
+            raise CardRemovedError("injected")
+        return self.inner.transmit(apdu)
+
+    def reconnect(self):
+        self.inner = self.second
+        self.second.power_on()
+
+
+def test_a_different_card_coming_back_is_never_spliced(clean):
+    ref, commands = clean
+    # drop in the middle of DG2 (the largest file): the READ BINARYs after the third protected one
+    reads = [i for i, c in enumerate(commands) if c[1] in (0xB0, 0xB1) and c[0] & 0x0C]
+    first = load_sample(SAMPLE)
+    second = load_sample(SAMPLE)
+    dg2 = second.files.file("DG2")
+    tampered = bytearray(dg2.data)
+    tampered[-10] ^= 0xFF  # a different portrait byte near the end: only the tail would be spliced
+    second.files.app.replace(ElementaryFile(dg2.name, dg2.fid, dg2.sfi, bytes(tampered), dg2.access))
+    dg2_reads = [i for i in reads if i > reads[2]]
+    with pytest.raises(ReadError) as info:
+        read_card(SwapOnReconnect(first, second, dg2_reads[1] + 1), _key(), random_bytes=SeededRandom("z"))
+    err = info.value
+    assert err.step == "files"
+    assert "DG2" not in err.partial.files  # the spliced bytes are not handed out
+    for name, data in err.partial.files.items():
+        assert ref.files[name] == data
+
+
+def test_card_that_never_comes_back_is_a_clear_error():
+    class Gone:
+        def __init__(self, inner):
+            self.inner, self.n = inner, 0
+
+        @property
+        def atr(self):
+            return self.inner.atr
+
+        def transmit(self, apdu):
+            self.n += 1
+            if self.n > 12:
+                raise CardRemovedError("gone")
+            return self.inner.transmit(apdu)
+
+        def reconnect(self, timeout=None):
+            raise CardRemovedError("no card came back")
+
+    started = time.monotonic()
+    with pytest.raises(ReadError) as info:
+        read_card(Gone(load_sample(SAMPLE)), _key(), random_bytes=SeededRandom("g"), recovery_timeout=0.5)
+    assert isinstance(info.value.cause, CardRemovedError)
+    assert time.monotonic() - started < 30  # bounded, not an endless loop
+
+
+def test_flapping_link_is_bounded():
+    class Flapping:
+        """Drops every 6th APDU forever."""
+
+        def __init__(self, inner):
+            self.inner, self.n = inner, 0
+
+        @property
+        def atr(self):
+            return self.inner.atr
+
+        def transmit(self, apdu):
+            self.n += 1
+            if self.n % 6 == 0:
+                self.inner.power_off()
+                raise CardRemovedError("flap")
+            return self.inner.transmit(apdu)
+
+        def reconnect(self, timeout=None):
+            self.inner.power_on()
+
+    rec_or_err = None
+    try:
+        rec_or_err = read_card(Flapping(load_sample(SAMPLE)), _key(), random_bytes=SeededRandom("f"))
+    except ReadError as exc:
+        rec_or_err = exc
+        assert isinstance(exc.cause, CardRemovedError)
+        assert exc.partial.stats.recoveries <= MAX_RECOVERIES
+    assert rec_or_err is not None
+
+
+# --- through the real stacks ------------------------------------------------------------------------
+
+
+@pytest.mark.pcsc
+@pytest.mark.parametrize("where", ["access", "dg2", "chip_auth"])
+def test_drop_through_pcscd(pcsc_reader, clean, where):  # noqa: F811
+    from pcsc_support import card_on
+
+    from cccd_reader.transport.pcsc import PCSCTransport
+
+    ref, commands = clean
+    reads = [i for i, c in enumerate(commands) if c[1] in (0xB0, 0xB1) and c[0] & 0x0C]
+    index = {"access": next(i for i, c in enumerate(commands) if c[1] == 0x86) + 1,
+             "dg2": reads[4],
+             "chip_auth": next((i for i, c in enumerate(commands) if c[1] == 0x22 and i > reads[-1]),
+                               len(commands) - 2)}[where]
+    card = load_sample(SAMPLE)
+    with card_on(pcsc_reader, card), PCSCTransport(pcsc_reader.name, timeout=5) as t:
+        pcsc_reader.bridge.drop_after(index + 1, away=0.6)
+        rec = read_card(t, _key(), random_bytes=SeededRandom(f"pcsc/{where}"))
+    assert rec.stats.recoveries >= 1
+    assert rec.files == ref.files
+    assert rec.identity == ref.identity
+
+
+@pytest.mark.nfc
+def test_drop_through_nfcpy(clean):
+    from cccd_reader.emulator.nfc_udp import NfcUdpCard
+    from cccd_reader.transport.nfc import NFCTransport
+
+    ref, commands = clean
+    reads = [i for i, c in enumerate(commands) if c[1] in (0xB0, 0xB1) and c[0] & 0x0C]
+    card = load_sample(SAMPLE)
+    with NfcUdpCard(card, fwi=9) as responder, NFCTransport(responder.path, timeout=5) as t:
+        responder.drop_after(reads[4] + 1, away=0.2)
+        rec = read_card(t, _key(), random_bytes=SeededRandom("nfc"))
+    assert rec.stats.recoveries >= 1
+    assert rec.files == ref.files
+
+
+from pcsc_support import pcsc_reader, pcscd_service, vpcd_slot  # noqa: E402,F401
