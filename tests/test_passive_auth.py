@@ -580,3 +580,115 @@ def test_trust_given_as_paths() -> None:
         verify_passive(sod, FILES, trust=42)  # type: ignore[arg-type]
     with pytest.raises(TrustStoreError):
         verify_passive(sod, FILES, trust=PKI / "no-such-folder")
+
+
+# --- CMS variants found in the field, assembled by hand ----------------------------------------------
+
+
+def _hand_sod(
+    signer: str,
+    *,
+    attrs: list[dict[str, Any]] | None,
+    sig_alg: dict[str, Any],
+    sign: Any,
+) -> bytes:
+    """An EF.SOD whose SignerInfo is assembled field by field (not by the library's signing code)."""
+    from asn1crypto import cms, core
+    from asn1crypto import x509 as ax509
+
+    from cccd_reader.lds.sod import encode_lds_security_object
+
+    econtent = encode_lds_security_object({n: hashlib.sha256(b).digest() for n, b in FILES.items()})
+    c = ax509.Certificate.load(
+        x509.load_pem_x509_certificate(cert(signer)).public_bytes(serialization.Encoding.DER)
+    )
+    info: dict[str, Any] = {
+        "version": "v1",
+        "sid": {"issuer_and_serial_number": {"issuer": c.issuer, "serial_number": c.serial_number}},
+        "digest_algorithm": {"algorithm": "sha256"},
+        "signature_algorithm": algos.SignedDigestAlgorithm(sig_alg),
+    }
+    if attrs is None:
+        info["signature"] = sign(key(signer), econtent)
+    else:
+        signed_attrs = cms.CMSAttributes(attrs)
+        info["signed_attrs"] = signed_attrs
+        info["signature"] = sign(key(signer), b"\x31" + signed_attrs.dump()[1:])
+    sd = cms.SignedData(
+        {
+            "version": "v3",
+            "digest_algorithms": [{"algorithm": "sha256"}],
+            "encap_content_info": {
+                "content_type": "2.23.136.1.1.1",
+                "content": core.ParsableOctetString(econtent),
+            },
+            "certificates": [c],
+            "signer_infos": [cms.SignerInfo(info)],
+        }
+    )
+    return encode_tlv(0x77, cms.ContentInfo({"content_type": "signed_data", "content": sd}).dump())
+
+
+def _attrs(content_type: str = "2.23.136.1.1.1", digest: bytes | None = None) -> list[dict[str, Any]]:
+    from cccd_reader.lds.sod import encode_lds_security_object
+
+    econtent = encode_lds_security_object({n: hashlib.sha256(b).digest() for n, b in FILES.items()})
+    return [
+        {"type": "content_type", "values": [content_type]},
+        {"type": "message_digest", "values": [digest or hashlib.sha256(econtent).digest()]},
+    ]
+
+
+def _ecdsa(k: Any, data: bytes) -> bytes:
+    return k.sign(data, ec.ECDSA(hashes.SHA256()))  # type: ignore[no-any-return]
+
+
+def _rsa(k: Any, data: bytes) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    return k.sign(data, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[no-any-return]
+
+
+def test_hand_built_sod_matches_the_library_verdict(trust: TrustStore) -> None:
+    raw = _hand_sod("dsc-ecdsa", attrs=_attrs(), sig_alg={"algorithm": "sha256_ecdsa"}, sign=_ecdsa)
+    assert verify_passive(raw, FILES, trust=trust).status is PAStatus.PASSED
+
+
+def test_bare_key_algorithm_oids_as_signature_algorithm(trust: TrustStore) -> None:
+    # rsaEncryption and id-ecPublicKey in signatureAlgorithm: the hash comes from the digest algorithm
+    rsa_sod = _hand_sod("dsc-rsa", attrs=_attrs(), sig_alg={"algorithm": "rsassa_pkcs1v15"}, sign=_rsa)
+    assert verify_passive(rsa_sod, FILES, trust=trust).status is PAStatus.PASSED
+    ec_sod = _hand_sod("dsc-ecdsa", attrs=_attrs(), sig_alg={"algorithm": "1.2.840.10045.2.1"}, sign=_ecdsa)
+    assert verify_passive(ec_sod, FILES, trust=trust).status is PAStatus.PASSED
+
+
+def test_signature_without_signed_attributes(trust: TrustStore) -> None:
+    raw = _hand_sod("dsc-ecdsa", attrs=None, sig_alg={"algorithm": "sha256_ecdsa"}, sign=_ecdsa)
+    result = verify_passive(raw, FILES, trust=trust)
+    assert result.signature.status is SignatureStatus.VALID
+    assert result.signature.message_digest_ok is None and result.signature.content_type_ok is None
+
+
+def test_wrong_content_type_attribute(trust: TrustStore) -> None:
+    raw = _hand_sod(
+        "dsc-ecdsa",
+        attrs=_attrs(content_type="1.2.840.113549.1.7.1"),
+        sig_alg={"algorithm": "sha256_ecdsa"},
+        sign=_ecdsa,
+    )
+    result = verify_passive(raw, FILES, trust=trust)
+    assert result.signature.status is SignatureStatus.INVALID
+    assert result.signature.content_type_ok is False
+    assert result.signature.message_digest_ok is True
+    assert result.status is PAStatus.FAILED
+
+
+def test_wrong_message_digest_attribute_with_a_valid_signature(trust: TrustStore) -> None:
+    # the signer signed attributes whose digest is not the digest of the content: still invalid
+    raw = _hand_sod(
+        "dsc-ecdsa", attrs=_attrs(digest=b"\x00" * 32), sig_alg={"algorithm": "sha256_ecdsa"}, sign=_ecdsa
+    )
+    result = verify_passive(raw, FILES, trust=trust)
+    assert result.signature.status is SignatureStatus.INVALID
+    assert result.signature.message_digest_ok is False
+    assert result.signature.reason is not None and "message-digest" in result.signature.reason
