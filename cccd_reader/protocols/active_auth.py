@@ -65,6 +65,13 @@ def iso9796_2_recover(modulus: int, exponent: int, signature: bytes) -> Recovere
     fb = f.to_bytes(size, "big")
     if fb[0] == 0 and len(fb) > 1:
         fb = fb[1:]  # modulus length not a multiple of 8
+    return open_9796_2_block(fb)
+
+
+def open_9796_2_block(fb: bytes) -> Recovered:
+    """Split a recovered message representative F = header || padding || M1 || H || trailer."""
+    if len(fb) < 4:
+        raise ValueError("the recovered block is too short")
     if fb[0] & 0xC0 != 0x40:
         raise ValueError("the recovered block has no 9796-2 header (01...)")
     partial = bool(fb[0] & 0x20)
