@@ -107,6 +107,7 @@ def test_build_then_decode_round_trip(hash_name: str) -> None:
     assert sod.data_groups == (1, 2, 13)
     assert sod.version == 0 and sod.lds_version is None
     assert sod.signature_algorithm == f"{hash_name}_ecdsa"
+    assert hash(sod) == hash(SOD.decode(raw)) and sod == SOD.decode(raw)  # frozen records are hashable
     assert sod.signer_certificate == cert.public_bytes(Encoding.DER)
 
 

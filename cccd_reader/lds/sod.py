@@ -112,7 +112,7 @@ class SOD:
     raw: bytes = field(repr=False)
     version: int
     hash_algorithm: str
-    dg_hashes: dict[int, bytes] = field(repr=False)
+    dg_hashes: dict[int, bytes] = field(repr=False, hash=False)  # ``raw`` already covers it for hashing
     lds_version: str | None
     unicode_version: str | None
     econtent_type: str

@@ -170,7 +170,7 @@ class CRLInfo:
     issuer_key: str = field(repr=False)
     this_update: _dt.datetime
     next_update: _dt.datetime | None
-    revoked: dict[int, _dt.datetime] = field(repr=False)
+    revoked: dict[int, _dt.datetime] = field(repr=False, hash=False)  # ``der`` covers it for hashing
     tbs_der: bytes = field(repr=False)
     signature_algorithm_der: bytes = field(repr=False)
     signature: bytes = field(repr=False)
