@@ -191,7 +191,7 @@ class FileReader:
     # --- sizes ----------------------------------------------------------------------------------------
 
     def _capacity(self, extended: bool) -> int:
-        fn = getattr(self.transport, "max_read_length", None)
+        fn = _capability(self.transport, "max_read_length")  # the SM layer, wherever it sits
         if callable(fn):
             return int(fn(extended=extended))
         return 65536 if extended else 256
