@@ -284,7 +284,7 @@ def _mrz_dict(mrz: Any) -> Any:
 def _portrait_dict(portrait: Any, include_image: bool) -> Any:
     data = to_jsonable(portrait)
     if not include_image and isinstance(data, dict):
-        for k in ("image", "data", "image_data"):
+        for k in ("image", "image_base64", "data", "image_data"):
             if k in data:
                 data[k] = None
     return data

@@ -64,6 +64,7 @@ def command(reader: str | None, nfc: str | None, qr: str | None, qr_text: str | 
     trust_store = load_trust(trust)
     done = 0
     last_card = time.monotonic()
+    previous: Any = None
     try:
         while count <= 0 or done < count:
             if fixed is not None:
@@ -81,10 +82,16 @@ def command(reader: str | None, nfc: str | None, qr: str | None, qr_text: str | 
                 except CCCDError as exc:
                     _report_error(exc, as_json)
                     continue
+            if previous is not None:
+                # the card just read must leave before the next one counts
+                _wait_removal(previous)
+                previous.close()
+                previous = None
             try:
                 transport = _connect(reader, nfc, idle_timeout, last_card)
             except NoCardError:
                 break
+            previous = transport
             try:
                 record = read_card(transport, key, trust=trust_store)
                 click.echo(_line_record(record) if as_json else _short(record))
@@ -95,13 +102,13 @@ def command(reader: str | None, nfc: str | None, qr: str | None, qr_text: str | 
                 _report_error(exc, as_json)
             except CCCDError as exc:
                 _report_error(exc, as_json)
-            finally:
-                done += 1
-                last_card = time.monotonic()
-                _wait_removal(transport)
-                transport.close()
+            done += 1
+            last_card = time.monotonic()
     except KeyboardInterrupt:
         pass
+    finally:
+        if previous is not None:
+            previous.close()
     sys.exit(EXIT_OK)
 
 
