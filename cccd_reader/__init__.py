@@ -59,6 +59,22 @@ _LAZY: dict[str, str] = {
     "PAStatus": "cccd_reader.verify.passive",
     "TrustStore": "cccd_reader.verify.trust",
     "build_sod": "cccd_reader.verify.signing",
+    # security protocols and their files
+    "perform_pace": "cccd_reader.protocols.pace",
+    "PACEResult": "cccd_reader.protocols.pace",
+    "PACEPolicy": "cccd_reader.protocols.pace",
+    "pace_profiles_to_try": "cccd_reader.protocols.pace",
+    "perform_chip_auth": "cccd_reader.protocols.chip_auth",
+    "ChipAuthResult": "cccd_reader.protocols.chip_auth",
+    "verify_cam": "cccd_reader.protocols.chip_auth",
+    "perform_active_auth": "cccd_reader.protocols.active_auth",
+    "verify_active_auth": "cccd_reader.protocols.active_auth",
+    "ActiveAuthResult": "cccd_reader.protocols.active_auth",
+    "SecurityInfos": "cccd_reader.lds.security_infos",
+    "parse_card_access": "cccd_reader.lds.security_infos",
+    "CardSecurity": "cccd_reader.lds.security_infos",
+    "DG14": "cccd_reader.lds.security_infos",
+    "DG15": "cccd_reader.lds.dg15",
     # the virtual chip
     "VirtualCard": "cccd_reader.emulator",
 }
