@@ -17,6 +17,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal, Self
 
 from cccd_reader.errors import InputError, ParseError, TLVError
@@ -289,8 +290,9 @@ class DG13:
 
     # --- access -----------------------------------------------------------------------------------------
 
-    @property
+    @cached_property
     def fields(self) -> dict[int, tuple[str, ...]]:
+        """Entry number -> strings (computed once: the record is frozen). Do not mutate the dict."""
         out: dict[int, tuple[str, ...]] = {}
         for e in self.entries:
             if e.number is not None and e.number not in out:
