@@ -291,3 +291,25 @@ def test_decode_file_returns_dg2():
     data = DG2.from_image(JPEG).encode()
     assert isinstance(decode_file("DG2", data), DG2)
     assert isinstance(decode_file(0x75, data), DG2)
+
+
+def test_other_19794_versions_keep_the_record_and_find_the_image_by_magic():
+    body = b"\x01" * 23 + JPEG  # a 2011-style record: its own block layout, not walked here
+    record = b"FAC\x00" + b"030\x00" + struct.pack(">IH", 14 + len(body), 1) + body
+    data = dg2_around(record)
+    dg2 = DG2.decode(data)
+    assert dg2.templates[0].data.version == b"030\x00"
+    assert dg2.portrait.image == JPEG
+    assert dg2.encode() == data
+
+
+def test_builders_reject_bad_caller_input(tmp_path):
+    from cccd_reader.errors import InputError
+
+    with pytest.raises(InputError):
+        DG2.from_image(b"GIF89a....")
+    with pytest.raises(InputError):
+        DG2.from_image(JPEG, encoding="19794-2011")
+    with pytest.raises(InputError):
+        DG2.from_image(JPEG).portrait.save(tmp_path / "face")  # no suffix, no format
+    assert DG2.from_image(JPEG).portrait.save(tmp_path / "face", format="png").read_bytes()[:4] == b"\x89PNG"
