@@ -8,7 +8,7 @@ libraries.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cccd_reader.errors import *  # noqa: F403  (the exception tree is part of the public API)
 from cccd_reader.errors import __all__ as _error_names
@@ -94,7 +94,3 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted(__all__)
 
-
-if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from cccd_reader.keys import AccessKey, CANKey, MRZKey
-    from cccd_reader.mrz import MRZ, check_digit, parse_mrz
