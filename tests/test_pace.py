@@ -4,10 +4,13 @@ mapping over several domain parameters and ciphers."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cccd_reader.crypto.dh import STANDARD_DH_DOMAINS
 from cccd_reader.crypto.ec import STANDARD_EC_DOMAINS
@@ -15,6 +18,7 @@ from cccd_reader.crypto.sm import SMSession
 from cccd_reader.errors import (
     AccessDenied,
     AuthenticationError,
+    CCCDError,
     InputError,
     PasswordTypeNotSupported,
     TransportError,
@@ -593,3 +597,38 @@ def test_fallback_policy():
     assert not pol.may_fall_back_to_bac(card_access_available=True, pace_error=TransportError("x"))
     assert not pol.may_fall_back_to_bac(card_access_available=True, pace_error=AuthenticationError("x"))
     assert not PACEPolicy(allow_bac=False).may_fall_back_to_bac(card_access_available=False, pace_error=None)
+
+
+# --- totality against hostile input ------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(step=st.integers(0, 4), data=st.binary(max_size=140),
+       sw=st.sampled_from([0x9000, 0x6300, 0x6A80, 0x6982]), mapping=st.sampled_from(["2", "4", "6"]))
+def test_any_chip_answer_gives_a_library_error(step, data, sw, mapping):
+    info = PACEInfo(f"0.4.0.127.0.7.2.2.4.{mapping}.2", 2, 13)
+    chip = PACEChip([info], [CANKey("123456")], chip_static_private_key=777)
+
+    class Fuzz:
+        n = 0
+
+        def transmit(self, apdu: bytes) -> bytes:
+            resp = chip.process(CommandAPDU.decode(apdu))
+            self.n += 1
+            if self.n == step + 1:
+                return data + sw.to_bytes(2, "big")
+            return resp.encode()
+
+    with contextlib.suppress(CCCDError):
+        perform_pace(Fuzz(), CANKey("123456"), pace_info=info)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cla=st.sampled_from([0x00, 0x10]), ins=st.sampled_from([0x22, 0x86, 0xB0]),
+       p1=st.sampled_from([0xC1, 0x00]), data=st.binary(max_size=120), prime=st.booleans())
+def test_pace_chip_answers_anything(cla, ins, p1, data, prime):
+    chip = PACEChip([CCCD_PACE_PROFILES[0]], [CANKey("123456")])
+    if prime:
+        chip.process(P.mse_set_at_pace(CCCD_PACE_PROFILES[0].protocol, 2, 13))
+    resp = chip.process(CommandAPDU(cla, ins, p1, 0xA4 if ins == 0x22 else 0x00, data))
+    assert isinstance(resp, ResponseAPDU)
