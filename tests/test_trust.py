@@ -110,7 +110,7 @@ def test_load_errors_are_trust_store_errors(tmp_path: Path) -> None:
 @given(st.binary(max_size=400))
 def test_loaders_are_total(data: bytes) -> None:
     store = TrustStore()
-    for load in (store.add_certificate, store.add_crl, store.add_master_list):
+    for load in (store.add_certificate, store.add_crl, store.add_master_list, store.add_ldif):
         with contextlib.suppress(TrustStoreError):
             load(data)
 
@@ -281,3 +281,79 @@ def test_crl_info_parses_the_sample_crl() -> None:
     assert info.this_update == dt.datetime(2025, 6, 1, tzinfo=UTC)
     assert info.next_update == dt.datetime(2035, 6, 1, tzinfo=UTC)
     assert not info.is_signed_by(CertificateInfo.from_der(der("csca-other")))
+
+
+def test_rsassa_pss_csca_chain() -> None:
+    """A CSCA that signs with RSASSA-PSS (common in European PKIs): the chain check follows the params."""
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "CSCA PSS test - TEST ONLY")])
+    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(5)
+        .not_valid_before(dt.datetime(2020, 1, 1, tzinfo=UTC))
+        .not_valid_after(dt.datetime(2045, 1, 1, tzinfo=UTC))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca_key, hashes.SHA256(), rsa_padding=pss)
+    )
+    ds_key = ec.generate_private_key(ec.BrainpoolP384R1())
+    ds = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "DS PSS test - TEST ONLY")]))
+        .issuer_name(ca_name)
+        .public_key(ds_key.public_key())
+        .serial_number(6)
+        .not_valid_before(dt.datetime(2020, 1, 1, tzinfo=UTC))
+        .not_valid_after(dt.datetime(2045, 1, 1, tzinfo=UTC))
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
+        )
+        .sign(ca_key, hashes.SHA256(), rsa_padding=pss)
+    )
+    store = TrustStore()
+    store.add_certificate(ca)
+    assert CertificateInfo.from_der(ds.public_bytes(serialization.Encoding.DER)).is_signed_by(
+        store.certificates[0]
+    )
+    sod = build_sod(FILES, signer_key=ds_key, signer_cert=ds, hash_algorithm="sha384")
+    result = verify_passive(sod, FILES, trust=store)
+    assert result.status is PAStatus.PASSED
+    assert result.signature.algorithm == "sha384_ecdsa"
+
+
+def _ldif_line(attribute: str, value: bytes) -> str:
+    """One base64 LDIF attribute folded at 76 columns (RFC 2849), as the ICAO PKD download writes them."""
+    import base64
+
+    text = f"{attribute}:: {base64.b64encode(value).decode()}"
+    lines = [text[:76]] + [" " + text[i : i + 75] for i in range(76, len(text), 75)]
+    return "\n".join(lines)
+
+
+def test_icao_pkd_ldif(tmp_path: Path) -> None:
+    ml = _hand_built_master_list([der("csca-vn-test")], "mls")
+    crl = (PKI / "trust" / "csca-vn-test.crl").read_bytes()
+    entries = [
+        "dn: cn=VN test ML,o=ml,c=VN,dc=data,dc=download,dc=pkd\nobjectClass: pkdMasterList\n"
+        + _ldif_line("pkdMasterListContent", ml),
+        "dn: cn=DS,o=dsc,c=VN\nobjectClass: inetOrgPerson\n"
+        + _ldif_line("userCertificate;binary", der("dsc-ecdsa")),
+        "dn: cn=CRL,o=crl,c=VN\n" + _ldif_line("certificateRevocationList;binary", crl),
+        "dn: cn=broken,o=dsc,c=VN\n" + _ldif_line("userCertificate;binary", b"\x30\x03\x02\x01\x00"),
+        "# a comment\ndn: cn=text only\ndescription: not binary",
+    ]
+    (tmp_path / "icaopkd.ldif").write_text("version: 1\n\n" + "\n\n".join(entries) + "\n", encoding="ascii")
+    store = TrustStore.from_paths(tmp_path)
+    assert len(store.master_lists) == 1 and len(store.crls) == 1
+    assert len(store) == 2  # the CSCA from the master list and the DSC
+    counts = TrustStore().add_ldif((tmp_path / "icaopkd.ldif").read_bytes())
+    assert counts == {"master_lists": 1, "certificates": 1, "crls": 1, "skipped": 1}
+    sod = build_sod(FILES, signer_key=key("dsc-revoked"), signer_cert=pem("dsc-revoked"))
+    assert verify_passive(sod, FILES, trust=store).status is PAStatus.FAILED  # the LDIF's CRL revokes it
+    with pytest.raises(TrustStoreError):
+        TrustStore().add_ldif(b"version: 1\n\ndn: cn=nothing\n")

@@ -12,6 +12,8 @@ are matched to a document signer by issuer name (normalized) and key identifier,
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as _dt
 import hashlib
 import os
@@ -33,9 +35,14 @@ from cccd_reader.verify.signing import (
 )
 
 MASTER_LIST_OID = "2.23.136.1.1.2"  # id-icao-cscaMasterList
-MAX_TRUST_FILE = 64 * 1024 * 1024  # master lists are a few MiB; refuse anything absurd
+MAX_TRUST_FILE = 256 * 1024 * 1024  # master lists are a few MiB, ICAO PKD LDIF dumps tens; refuse absurd
 CERT_EXTENSIONS = (".pem", ".der", ".cer", ".crt")
-ALL_EXTENSIONS = (*CERT_EXTENSIONS, ".ml", ".crl")
+ALL_EXTENSIONS = (*CERT_EXTENSIONS, ".ml", ".crl", ".ldif")
+
+# ICAO PKD LDIF attributes (base64 values) and what they hold
+_LDIF_MASTER_LIST = ("pkdmasterlistcontent",)
+_LDIF_CERTIFICATE = ("usercertificate;binary", "usercertificate", "cacertificate;binary", "cacertificate")
+_LDIF_CRL = ("certificaterevocationlist;binary", "certificaterevocationlist")
 
 
 class _CertificateSet(core.SetOf):  # type: ignore[misc]
@@ -295,6 +302,32 @@ def parse_master_list(
 # --- the store ---------------------------------------------------------------------------------------
 
 
+def _ldif_binary_values(data: bytes) -> list[tuple[str, bytes]]:
+    """``(attribute, value)`` for every base64 (``attr:: value``) line of an LDIF file (RFC 2849).
+
+    Continuation lines (starting with one space) are unfolded first. Values that are not valid base64
+    are dropped: they cannot be the binary attributes this store wants.
+    """
+    text = data.decode("utf-8", errors="replace")
+    logical: list[str] = []
+    for line in text.splitlines():
+        if line.startswith(" ") and logical:
+            logical[-1] += line[1:]
+        elif line and not line.startswith("#"):
+            logical.append(line)
+    out: list[tuple[str, bytes]] = []
+    for line in logical:
+        attribute, sep, value = line.partition("::")
+        if not sep:
+            continue
+        try:
+            out.append((attribute.strip().lower(), base64.b64decode(value.strip(), validate=True)))
+        except (ValueError, binascii.Error):
+            continue
+    return out
+
+
+
 def _pem_blocks(data: bytes) -> list[tuple[str, bytes]]:
     try:
         return [(str(kind), bytes(der)) for kind, _headers, der in pem.unarmor(data, multiple=True)]
@@ -320,7 +353,7 @@ class TrustStore:
     def from_paths(
         cls, *paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
     ) -> TrustStore:
-        """Load certificate files (.pem/.der/.cer/.crt), master lists (.ml) and CRLs (.crl).
+        """Load certificate files (.pem/.der/.cer/.crt), master lists (.ml), CRLs (.crl), PKD LDIF (.ldif).
 
         A folder is searched recursively for those extensions; other files in it are ignored. A file
         named explicitly must load. Lists of paths are accepted as well as separate arguments.
@@ -359,6 +392,8 @@ class TrustStore:
                 self.add_master_list(data, source=str(path))
             elif suffix == ".crl":
                 self.add_crl(data)
+            elif suffix == ".ldif":
+                self.add_ldif(data, source=str(path))
             else:
                 self._add_certificate_or_crl_file(data, path)
         except TrustStoreError as exc:
@@ -449,6 +484,32 @@ class TrustStore:
             raise TrustStoreError(f"not a usable CRL: {exc.reason}") from None
         self._crls.setdefault(hashlib.sha256(raw).digest(), info)
         return info
+
+    def add_ldif(self, data: bytes, *, source: str | None = None) -> dict[str, int]:
+        """Load an ICAO PKD LDIF download: master lists, certificates and CRLs found in its entries.
+
+        PKD dumps hold thousands of entries, some of them unparseable or oddly encoded; a bad entry is
+        skipped and counted rather than failing the whole file. TrustStoreError only if nothing loads.
+        """
+        counts = {"master_lists": 0, "certificates": 0, "crls": 0, "skipped": 0}
+        for attribute, value in _ldif_binary_values(bytes(data)):
+            try:
+                if attribute in _LDIF_MASTER_LIST:
+                    self.add_master_list(value, source=source)
+                    counts["master_lists"] += 1
+                elif attribute in _LDIF_CERTIFICATE:
+                    self._add_certificate_der(value, source=source)
+                    counts["certificates"] += 1
+                elif attribute in _LDIF_CRL:
+                    self.add_crl(value)
+                    counts["crls"] += 1
+            except TrustStoreError:
+                counts["skipped"] += 1
+        if not (counts["master_lists"] or counts["certificates"] or counts["crls"]):
+            raise TrustStoreError(
+                f"no usable master list, certificate or CRL in the LDIF ({counts['skipped']} skipped)"
+            )
+        return counts
 
     # queries
 
