@@ -241,7 +241,7 @@ class VpcdBridge:
 
 
 def serve_forever(card: BridgeCard, *, host: str = "127.0.0.1", port: int = VPCD_PORT) -> None:
-    """Run a bridge in the foreground until interrupted (used by drivers/setup-virtual-reader.sh)."""
+    """Run a bridge in the foreground until interrupted."""
     bridge = VpcdBridge(card, host=host, port=port).start()
     try:
         while True:
@@ -250,3 +250,29 @@ def serve_forever(card: BridgeCard, *, host: str = "127.0.0.1", port: int = VPCD
         pass
     finally:
         bridge.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python3 -m cccd_reader.emulator.vpcd [--sample NAME] [--port 35963]``: put a built-in sample card
+    on the vpcd virtual reader (used by drivers/setup-virtual-reader.sh)."""
+    import argparse
+
+    from cccd_reader.emulator.samples import DEFAULT_SAMPLE, load_sample, sample_names, sample_qr_payload
+
+    parser = argparse.ArgumentParser(prog="python3 -m cccd_reader.emulator.vpcd",
+                                     description="Serve a sample CCCD chip on the vpcd virtual reader.")
+    parser.add_argument("--sample", default=DEFAULT_SAMPLE, choices=sample_names())
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=VPCD_PORT, help="35963 = slot 0, 35964 = slot 1")
+    parser.add_argument("--show-qr", action="store_true",
+                        help="print the sample QR payload (synthetic person), for --qr-text")
+    args = parser.parse_args(argv)
+    if args.show_qr:
+        print(sample_qr_payload(args.sample), flush=True)
+    print(f"sample card {args.sample!r} on vpcd {args.host}:{args.port}; Ctrl-C to stop", flush=True)
+    serve_forever(load_sample(args.sample), host=args.host, port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
