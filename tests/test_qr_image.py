@@ -628,3 +628,50 @@ def test_cli_one_source_only(tmp_path: Path) -> None:
     code, _out, err = _cli(["qr", str(SAMPLES / "cccd-front.png"), "--text", PAYLOAD_7])
     assert code == 2
     assert "only one of" in err
+
+
+class _FakeCapture:
+    """Stands in for cv2.VideoCapture: BGR frames, a failed grab, and a record of release()."""
+
+    released = False
+
+    def __init__(self, index: int) -> None:
+        rgb = np.asarray(Image.open(io.BytesIO(qr_png(PAYLOAD_7))).convert("RGB"))
+        tinted = rgb.copy()
+        tinted[..., 0] = 255  # a red cast in RGB: only right if BGR is converted, not reinterpreted
+        self.frames: list[object] = [np.zeros((40, 40, 3), np.uint8), None, tinted[..., ::-1].copy()]
+
+    def isOpened(self) -> bool:  # OpenCV's name
+        return True
+
+    def read(self) -> tuple[bool, object]:
+        if not self.frames:
+            return False, None
+        frame = self.frames.pop(0)
+        return frame is not None, frame
+
+    def release(self) -> None:
+        type(self).released = True
+
+
+def test_camera_frames_are_rgb_and_released(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cv2
+
+    monkeypatch.setattr(cv2, "VideoCapture", _FakeCapture)
+    _FakeCapture.released = False
+    frames = list(qrimage.camera_frames(0, max_failures=3))
+    assert len(frames) == 2 and _FakeCapture.released
+    assert frames[1][0, 0, 0] == 255  # the red channel is first again
+    _FakeCapture.released = False
+    record = decode_qr_stream(qrimage.camera_frames(0, max_failures=3), timeout=0.1)
+    assert record.id_number == PAYLOAD_7.split("|")[0]
+    assert _FakeCapture.released  # the generator is closed when the stream stops early
+
+
+def test_cli_camera(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cv2
+
+    monkeypatch.setattr(cv2, "VideoCapture", _FakeCapture)
+    code, out, err = _cli(["qr", "--camera", "0", "--json"])
+    assert code == 0, err
+    assert json.loads(out)["id_number"] == PAYLOAD_7.split("|")[0]

@@ -9,6 +9,7 @@ output the user asked for, so personal values are printed here, and only here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import click
@@ -99,9 +100,9 @@ def read_image_record(image: str | None, camera: int | None, frames: str | None,
     """The record from an image file, image bytes on stdin (``-``), a camera or a folder of frames."""
     from cccd_reader.qr import image as qrimage
 
-    if camera is not None:
-        return qrimage.decode_qr_stream(qrimage.camera_frames(camera, max_frames=CAMERA_MAX_FRAMES),
-                                        backend=backend)
+    if camera is not None:  # closing(): release the camera as soon as a card is read
+        with contextlib.closing(qrimage.camera_frames(camera, max_frames=CAMERA_MAX_FRAMES)) as stream:
+            return qrimage.decode_qr_stream(stream, backend=backend)
     if frames is not None:
         return qrimage.decode_qr_stream(qrimage.frames_from_dir(frames), backend=backend)
     assert image is not None
