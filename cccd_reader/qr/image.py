@@ -39,7 +39,7 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Union
 
@@ -389,7 +389,9 @@ def frames_from_dir(directory: str | os.PathLike[str]) -> list[Path]:
     return sorted(files, key=_natural_key)
 
 
-def camera_frames(index: int = 0, *, max_frames: int | None = None, max_failures: int = 30) -> Iterator[Any]:
+def camera_frames(
+    index: int = 0, *, max_frames: int | None = None, max_failures: int = 30
+) -> Generator[Any, None, None]:
     """Frames from camera ``index`` as RGB numpy arrays, through OpenCV; the camera is released on exit.
 
     Raises :class:`QRBackendUnavailable` without OpenCV and :class:`QRImageError` if the camera cannot be
