@@ -274,3 +274,42 @@ def test_keys_from_qr_order_is_used():
                     random_bytes=SeededRandom("t"))
     assert rec.security.access_key == "MRZ"
     assert rec.stats.key_attempts >= 2
+
+
+def test_genuine_needs_passive_and_chip_or_active_authentication():
+    from cccd_reader.read import FAILED, NOT_SUPPORTED, PASSED, UNTRUSTED, ReadSecurity
+
+    def sec(pa, ca, aa):
+        return ReadSecurity(passive_auth=pa, chip_auth=ca, active_auth=aa, hashes_ok=True)
+
+    assert sec(PASSED, PASSED, NOT_SUPPORTED).genuine
+    assert sec(PASSED, NOT_SUPPORTED, PASSED).genuine
+    assert not sec(PASSED, NOT_SUPPORTED, NOT_SUPPORTED).genuine
+    assert sec(PASSED, NOT_SUPPORTED, NOT_SUPPORTED).verdict == "unverified"
+    assert not sec(UNTRUSTED, PASSED, PASSED).genuine  # signer not chained to a trusted CSCA
+    assert sec(UNTRUSTED, PASSED, PASSED).verdict == "unverified"
+    assert sec(PASSED, FAILED, PASSED).verdict == "not-genuine"
+    assert sec(FAILED, PASSED, PASSED).verdict == "not-genuine"
+
+
+def test_genuine_sample_and_a_clone_with_copied_files():
+    from cccd_reader.emulator import sample_trust_anchor
+    from cccd_reader.emulator.persona import build_card
+
+    qr = parse_qr_payload(sample_qr_payload("an"))
+    trust = sample_trust_anchor()
+    rec = read_card(load_sample("an"), qr, trust=trust, random_bytes=SeededRandom("t"))
+    assert rec.security.passive_auth == "passed"
+    assert rec.security.chip_auth == "passed" and rec.security.active_auth == "passed"
+    assert rec.security.genuine and rec.security.verdict == "genuine"
+
+    # a clone: the genuine card's files (signed SOD, DG14, DG15) on a chip with other private keys
+    persona = sample_persona("an")
+    clone = build_card(dataclasses.replace(persona, key_seed=persona.key_seed + "/clone"))
+    clone.files = load_sample("an").files
+    rec = read_card(clone, qr, trust=trust, random_bytes=SeededRandom("t"))
+    assert rec.security.passive_auth == "passed"  # the copied data is genuine...
+    assert rec.security.chip_auth == "failed"  # ...but the chip cannot prove it holds the keys
+    assert rec.security.active_auth == "failed"
+    assert not rec.security.genuine and rec.security.verdict == "not-genuine"
+    assert rec.files["DG13"] == load_sample("an").image.data_groups[13]
