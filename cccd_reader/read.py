@@ -331,17 +331,23 @@ class _Link:
         method = getattr(self.inner, "reconnect", None)
         if not callable(method):
             raise CardRemovedError("the link to the card was lost and this transport cannot reconnect")
-        try:
+        if _accepts_timeout(method):
             method(timeout=timeout)
-        except TypeError:  # a transport whose reconnect takes no timeout
+        else:  # a wrapper (trace, fault injection) whose reconnect takes no timeout
             method()
 
     def __getattr__(self, name: str) -> Any:  # extended_length, atr, ... of the inner transport
         return getattr(self.inner, name)
 
 
-class _Recover(Exception):
-    """Internal: the link or the session was lost; the pipeline should recover and retry."""
+def _accepts_timeout(method: Callable[..., Any]) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+    return "timeout" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def _session_dead(exc: BaseException) -> bool:
@@ -491,7 +497,7 @@ class _Pipeline:
     # -- steps -------------------------------------------------------------------------------------------
 
     def probe(self) -> None:
-        self.record.atr = _find_atr(self.link.inner)
+        self.record.atr = card_atr(self.link.inner)
         caps = _atr_extended_length(self.record.atr)
         if self.extended_length is None and caps is not None:
             self.extended_length = caps
@@ -1050,7 +1056,7 @@ def _sod_intact(result: Any) -> bool:
     return _pa_status(result) in (PASSED, UNTRUSTED)
 
 
-def _find_atr(transport: Any) -> bytes:
+def card_atr(transport: Any) -> bytes:
     """The card's ATR from the transport or anything it wraps; a replayed trace gives the recorded one
     (so the replay makes the same read-size decisions as the recording)."""
     t: Any = transport
@@ -1260,6 +1266,7 @@ __all__ = [
     "ReadSecurity",
     "ReadStats",
     "StepStats",
+    "card_atr",
     "compare_qr_with_chip",
     "read_card",
 ]

@@ -247,3 +247,48 @@ def test_drop_through_nfcpy(clean):
 
 
 from pcsc_support import pcsc_reader, pcscd_service, vpcd_slot  # noqa: E402,F401
+
+
+def test_resume_continues_at_the_offset_instead_of_rereading():
+    # short reads, so DG2 takes many READ BINARYs; drop in its middle
+    key = _key()
+    clean_card = Counting(load_sample(SAMPLE))
+    clean_rec = read_card(clean_card, key, random_bytes=SeededRandom("r"), extended_length=False)
+    dg2_len = len(clean_rec.files["DG2"])
+    reads = [i for i, c in enumerate(clean_card.commands) if c[1] in (0xB0, 0xB1) and c[0] & 0x0C]
+    per_chunk = 223
+    middle = reads[2 + (dg2_len // per_chunk) // 2]  # about half-way through DG2
+    card = load_sample(SAMPLE)
+    link = Counting(FaultyTransport(card, drop_after=middle))
+
+    class Reconnecting(Counting):
+        def reconnect(self):
+            self.inner.reconnect()
+
+    link = Reconnecting(FaultyTransport(card, drop_after=middle))
+    rec = read_card(link, key, random_bytes=SeededRandom("r"), extended_length=False)
+    assert rec.files == clean_rec.files
+    resumed_reads = sum(1 for c in link.commands if c[1] in (0xB0, 0xB1))
+    clean_reads = sum(1 for c in clean_card.commands if c[1] in (0xB0, 0xB1))
+    # re-reading DG2 from the start would cost about half of its ~dg2_len/223 reads again
+    assert resumed_reads <= clean_reads + 2
+    assert (dg2_len // per_chunk) // 2 > 3
+
+
+def test_trace_of_a_read_with_a_tag_loss_replays(tmp_path):
+    from cccd_reader.transport.trace import RecordingTransport, ReplayTransport
+
+    key = _key()
+    path = tmp_path / "loss.jsonl"
+    card = load_sample(SAMPLE)
+    from cccd_reader.read import card_atr
+
+    link = FaultyTransport(card, drop_after=20)
+    with RecordingTransport(link, str(path), header={"atr": card_atr(link).hex()}) as recorder:
+        rec = read_card(recorder, key, random_bytes=recorder.random_source(SeededRandom("rec")))
+    assert rec.stats.recoveries == 1
+    replay = ReplayTransport(str(path))
+    again = read_card(replay, key, random_bytes=replay.random_bytes)
+    replay.assert_complete()
+    assert again.files == rec.files
+    assert again.stats.recoveries == 1

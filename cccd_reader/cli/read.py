@@ -392,10 +392,14 @@ def run_read(transport: Any, key: Any, *, trust: Any, files: list[str] | None, t
     recorder = None
     random_bytes = None
     if trace:
+        from cccd_reader.read import card_atr
         from cccd_reader.transport.trace import RecordingTransport
 
         # what a replay needs to ask the same questions: the options, never the key itself
         header: dict[str, Any] = {"read": {"files": files, "access": access, "keys": key_kinds(key)}}
+        atr = card_atr(transport)
+        if atr:  # the replay must see the same ATR to choose the same read sizes
+            header["atr"] = atr.hex().upper()
         if sample:
             header["sample"] = sample
         recorder = RecordingTransport(transport, trace, redact=redact, header=header)
