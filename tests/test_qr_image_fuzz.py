@@ -62,6 +62,12 @@ def test_random_bytes(data: bytes) -> None:
     _check(data)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=300))
+def test_any_string_as_a_path(path: str) -> None:
+    _check(path)
+
+
 @SETTINGS
 @given(
     st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1), st.sampled_from([1, 2, 4, 8, 16, 3, 0]),

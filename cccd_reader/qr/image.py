@@ -82,8 +82,9 @@ def load_image(source: ImageSource) -> Image.Image:
         path = Path(source)
         try:
             handle = path.open("rb")
-        except OSError as exc:
-            raise QRImageError(f"cannot open the image file: {exc.strerror or type(exc).__name__}") from exc
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise QRImageError(f"cannot open the image file: {reason}") from exc
         with handle:
             return _open(handle)
     if _is_ndarray(source):
