@@ -476,6 +476,7 @@ class _Pipeline:
                 self.link.reconnect(timeout=max(0.1, self.recovery_budget))
                 self.sm = None
                 self._authenticate_with(self.access)
+                self.recovery_budget -= self.clock() - t0
                 return
             except (CardRemovedError, SecureMessagingError) as again:
                 self.recovery_budget -= max(self.clock() - t0, 0.05)
@@ -483,6 +484,11 @@ class _Pipeline:
                     raise CardRemovedError("the card did not come back in time; hold it still on the "
                                            "reader and try again") from again
                 time.sleep(0.05)
+            except (AccessDenied, UnsupportedProtocol, CardError):
+                err = ReadError("the card that came back cannot be opened the way the first one was: "
+                                "a different card? Read it again", step=step, partial=self.record)
+                err.cause = err  # type: ignore[attr-defined]
+                raise err from None
 
     def guarded(self, step: str, fn: Callable[[], Any]) -> Any:
         """Run ``fn``; on a tag loss / dead session recover and run it again (bounded)."""

@@ -292,3 +292,12 @@ def test_trace_of_a_read_with_a_tag_loss_replays(tmp_path):
     replay.assert_complete()
     assert again.files == rec.files
     assert again.stats.recoveries == 1
+
+
+def test_another_persons_card_coming_back_is_a_read_error():
+    with pytest.raises(ReadError) as info:
+        read_card(SwapOnReconnect(load_sample(SAMPLE), load_sample("mai"), 25), _key(),
+                  random_bytes=SeededRandom("o"))
+    assert "different card" in str(info.value)
+    for name, data in info.value.partial.files.items():
+        assert load_sample(SAMPLE).files.file(name).data == data
