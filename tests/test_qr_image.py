@@ -678,3 +678,16 @@ def test_cli_camera(monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, err = _cli(["qr", "--camera", "0", "--json"])
     assert code == 0, err
     assert json.loads(out)["id_number"] == PAYLOAD_7.split("|")[0]
+
+
+def test_variants_of_a_large_photo_are_bounded() -> None:
+    big = Image.new("L", (6000, 4000), 255)  # 24 MP
+    for name, make in qrpre.variants(big):
+        out = make()
+        assert out.width * out.height <= qrpre.WORK_MAX_PIXELS * 1.01, name
+
+
+def test_nan_timeout_is_refused() -> None:
+    with pytest.raises(InputError):
+        decode_qr_image(qr_png("x"), timeout=float("nan"))
+    assert decode_qr_image(qr_png(PAYLOAD_7), timeout=float("inf")) == [PAYLOAD_7]

@@ -26,15 +26,17 @@ The cascade (``preprocess=True``)
 
     It stops at the first step that finds a QR (for ``read_qr_image``: a CCCD payload). Step 1 always
     runs; before every later step the deadline ``timeout`` seconds after the image was loaded is checked,
-    so a call overruns its timeout by at most one step (one decoder pass over at most 4 megapixels, or over
-    the image as given: tens of milliseconds on a 2-core machine for a phone photo). ``timeout=None``
-    removes the bound; loading the image is not counted (it is bounded by :data:`MAX_PIXELS`).
+    so a call overruns its timeout by at most one step: one backend on the image as given, or building
+    one variant of at most 16 megapixels and one decoder pass over it (tens of milliseconds for a phone
+    photo on a 2-core machine; a few hundred for a 60-megapixel one). ``timeout=None`` removes the bound;
+    loading the image is not counted (it is bounded by :data:`MAX_PIXELS`).
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import math
 import os
 import re
 import time
@@ -229,8 +231,10 @@ def run_cascade(
     payload, so a decoy QR elsewhere in the photo does not stop it). When no step is accepted, the texts
     found by any step are returned with step ``None``.
     """
+    if timeout is not None and math.isnan(timeout):
+        raise InputError("timeout must be a number of seconds or None")
     primary, others = _backends_for(backend)
-    deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+    deadline = None if timeout is None or math.isinf(timeout) else time.monotonic() + max(0.0, timeout)
     seen: list[str] = []
 
     def step(name: str, decoder: Backend, make: Callable[[], Image.Image]) -> bool:

@@ -22,7 +22,10 @@ from PIL import Image, ImageChops, ImageFilter, ImageOps
 Variant = tuple[str, Callable[[], Image.Image]]
 
 UPSCALE_MAX_PIXELS = 4_000_000
-"""Upscaled variants are made only for images up to this size (bigger ones have pixels enough)."""
+"""Upscaled variants are made only up to this size (bigger images have pixels enough)."""
+
+WORK_MAX_PIXELS = 16_000_000
+"""Largest variant: photos above it are reduced first, which bounds the time of one cascade step."""
 
 
 def _cv2() -> Any | None:
@@ -96,6 +99,11 @@ def sharpen(image: Image.Image) -> Image.Image:
     return image.filter(ImageFilter.UnsharpMask(radius=2, percent=200, threshold=0))
 
 
+def turn_45(image: Image.Image) -> Image.Image:
+    """Some detectors find finder patterns less well at 45°; a second look from there."""
+    return image.rotate(45, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+
+
 def rescale(image: Image.Image, factor: float) -> Image.Image:
     width, height = image.size
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
@@ -115,35 +123,47 @@ def crops(image: Image.Image) -> list[Image.Image]:
         return []
     boxes = [(0, 0), (width - cw, 0), (0, height - ch), (width - cw, height - ch),
              ((width - cw) // 2, (height - ch) // 2)]
-    factor = 2.0 if cw * ch * 4 <= UPSCALE_MAX_PIXELS else 1.0
+    area = cw * ch
+    factor = 2.0 if area * 4 <= UPSCALE_MAX_PIXELS else min(1.0, (WORK_MAX_PIXELS / area) ** 0.5)
     return [rescale(image.crop((x, y, x + cw, y + ch)), factor) for x, y in boxes]
 
 
 def variants(image: Image.Image) -> Iterator[Variant]:
-    """The cascade's variants of a greyscale image, in the order they are tried; built lazily."""
-    width, height = image.size
+    """The cascade's variants of a greyscale image, in the order they are tried; built lazily.
+
+    Every variant is at most :data:`WORK_MAX_PIXELS` (bigger photos are first reduced to that size; the
+    crops come from the full image), so one step of the cascade costs one decoder pass over at most
+    that many pixels.
+    """
+    pixels = image.width * image.height
+    work = image
+    if pixels > WORK_MAX_PIXELS:
+        work = rescale(image, (WORK_MAX_PIXELS / pixels) ** 0.5)
+        yield "reduced", lambda: work
+    width, height = work.size
     pixels = width * height
     small = pixels * 4 <= UPSCALE_MAX_PIXELS
 
     if small:
-        yield "upscale-2x", lambda: rescale(image, 2.0)
-    yield "otsu", lambda: binarize_otsu(image)
-    yield "equalize", lambda: equalize(image)
-    yield "sharpen", lambda: sharpen(image)
+        yield "upscale-2x", lambda: rescale(work, 2.0)
+    yield "otsu", lambda: binarize_otsu(work)
+    yield "equalize", lambda: equalize(work)
+    yield "sharpen", lambda: sharpen(work)
     if small:
-        yield "upscale-2x+sharpen", lambda: sharpen(rescale(image, 2.0))
-    yield "adaptive", lambda: binarize_adaptive(image)
-    yield "median", lambda: image.filter(ImageFilter.MedianFilter(3))
+        yield "upscale-2x+sharpen", lambda: sharpen(rescale(work, 2.0))
+    yield "adaptive", lambda: binarize_adaptive(work)
+    yield "median", lambda: work.filter(ImageFilter.MedianFilter(3))
     if min(width, height) >= 400:
-        yield "downscale-2x", lambda: rescale(image, 0.5)
-    yield "equalize+otsu", lambda: binarize_otsu(equalize(image))
-    yield "dilate", lambda: image.filter(ImageFilter.MaxFilter(3))
-    yield "erode", lambda: image.filter(ImageFilter.MinFilter(3))
-    yield "rotate-45", lambda: image.rotate(45, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+        yield "downscale-2x", lambda: rescale(work, 0.5)
+    yield "equalize+otsu", lambda: binarize_otsu(equalize(work))
+    yield "dilate", lambda: work.filter(ImageFilter.MaxFilter(3))
+    yield "erode", lambda: work.filter(ImageFilter.MinFilter(3))
+    if pixels * 2 <= WORK_MAX_PIXELS:  # turning by 45° with expand up to doubles the area
+        yield "rotate-45", lambda: turn_45(work)
     for index, crop_fn in enumerate(_crop_makers(image)):
         yield f"crop-{index}", crop_fn
-    if small:
-        yield "upscale-3x+otsu", lambda: binarize_otsu(rescale(image, 3.0))
+    if pixels * 9 <= UPSCALE_MAX_PIXELS:
+        yield "upscale-3x+otsu", lambda: binarize_otsu(rescale(work, 3.0))
 
 
 def _crop_makers(image: Image.Image) -> Iterator[Callable[[], Image.Image]]:
