@@ -138,8 +138,15 @@ def variants(image: Image.Image) -> Iterator[Variant]:
     pixels = image.width * image.height
     work = image
     if pixels > WORK_MAX_PIXELS:
-        work = rescale(image, (WORK_MAX_PIXELS / pixels) ** 0.5)
-        yield "reduced", lambda: work
+        reduced: list[Image.Image] = []
+
+        def reduce() -> Image.Image:
+            if not reduced:
+                reduced.append(rescale(image, (WORK_MAX_PIXELS / pixels) ** 0.5))
+            return reduced[0]
+
+        yield "reduced", reduce  # built inside the cascade's step, after its deadline check
+        work = reduce()
     width, height = work.size
     pixels = width * height
     small = pixels * 4 <= UPSCALE_MAX_PIXELS
