@@ -27,3 +27,8 @@ def vectors() -> dict[str, Any]:
 
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+# PC/SC end-to-end fixtures (tests/pcsc_support.py): registered here, once, so every test module shares
+# one pcscd, one vpcd slot and one bridge per session.
+from pcsc_support import pcsc_reader, pcscd_service, vpcd_slot  # noqa: E402,F401

@@ -5,12 +5,13 @@
   it started it. Without pcscd or the vpcd driver the tests skip, except under CI=true, where they fail.
 * ``vpcd_slot`` (session): one of vpcd's two slots (TCP 35963 / 35964), claimed with an exclusive
   ``flock`` so that PC/SC tests of concurrent pytest processes on this machine are serialised (there is
-  one pcscd per machine and two slots).
+  one pcscd per machine and two slots). One slot per process, however many modules use the fixtures.
 * ``pcsc_reader`` (session): a :class:`VpcdBridge` connected to the slot, serving a
   :class:`SwitchableCard`; ``pcsc_reader.use(card)`` puts another card object behind it (a power-on, no
   physical re-insertion, which would cost ~0.8 s of pcscd polling per test).
 
-Use it in a test module with ``from pcsc_support import *  # noqa: F403`` or by importing the fixtures.
+The fixtures are registered for every test module in tests/conftest.py; a module needs only the helpers
+(``from pcsc_support import card_on``).
 """
 
 from __future__ import annotations
@@ -51,8 +52,36 @@ def _virtual_readers() -> list[str]:
         return []
 
 
-@pytest.fixture(scope="session")
-def pcscd_service() -> Iterator[list[str]]:
+class _Shared:
+    """One pcscd, one vpcd slot and one bridge per test process, however many modules import the
+    fixtures (pytest makes a separate session fixture for each module that imports one): every fixture
+    instance takes a reference, and the last one to be torn down cleans up."""
+
+    def __init__(self) -> None:
+        self.stack = contextlib.ExitStack()
+        self.refs = 0
+        self.readers: list[str] | None = None
+        self.slot: tuple[int, str] | None = None
+        self.reader: PCSCReader | None = None
+
+    @contextlib.contextmanager
+    def ref(self) -> Iterator[None]:
+        self.refs += 1
+        try:
+            yield
+        finally:
+            self.refs -= 1
+            if self.refs == 0:
+                stack, self.stack = self.stack, contextlib.ExitStack()
+                self.readers = self.slot = self.reader = None
+                stack.close()
+
+
+_SHARED = _Shared()
+
+
+@contextlib.contextmanager
+def _pcscd() -> Iterator[list[str]]:
     try:
         import smartcard  # noqa: F401
     except ImportError:
@@ -67,8 +96,8 @@ def pcscd_service() -> Iterator[list[str]]:
     if not any(Path(p).exists() for p in VPCD_DRIVER_PATHS):
         _missing("the vpcd driver is not installed (apt-get install --no-install-recommends vsmartcard-vpcd)")
     assert binary is not None
-    log = open(os.devnull, "wb")  # noqa: SIM115  closed below
-    proc = subprocess.Popen([binary, "--foreground", "--error"], stdout=log, stderr=log)
+    proc = subprocess.Popen([binary, "--foreground", "--error"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -90,13 +119,11 @@ def pcscd_service() -> Iterator[list[str]]:
                 proc.wait(5)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        log.close()
 
 
-@pytest.fixture(scope="session")
-def vpcd_slot(pcscd_service: list[str]) -> Iterator[tuple[int, str]]:
-    """(port, reader name) of a vpcd slot this process holds exclusively."""
-    deadline = time.monotonic() + 600
+@contextlib.contextmanager
+def _slot(readers: list[str]) -> Iterator[tuple[int, str]]:
+    deadline = time.monotonic() + 180
     while True:
         for index, port in enumerate(SLOT_PORTS):
             lock = open(f"/tmp/cccd-reader-vpcd-{port}.lock", "w")  # noqa: SIM115  held for the session
@@ -105,7 +132,7 @@ def vpcd_slot(pcscd_service: list[str]) -> Iterator[tuple[int, str]]:
             except OSError:
                 lock.close()
                 continue
-            names = [n for n in pcscd_service if n.endswith(f" {index:02d}")]
+            names = [n for n in readers if n.endswith(f" {index:02d}")]
             names = names or [f"Virtual PCD 00 {index:02d}"]
             try:
                 yield port, names[0]
@@ -114,8 +141,25 @@ def vpcd_slot(pcscd_service: list[str]) -> Iterator[tuple[int, str]]:
                 lock.close()
             return
         if time.monotonic() > deadline:
-            pytest.fail("both vpcd slots stayed busy for 10 minutes")
+            pytest.fail("both vpcd slots stayed busy for 3 minutes (other test sessions on this machine?)")
         time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def pcscd_service() -> Iterator[list[str]]:
+    with _SHARED.ref():
+        if _SHARED.readers is None:
+            _SHARED.readers = _SHARED.stack.enter_context(_pcscd())
+        yield _SHARED.readers
+
+
+@pytest.fixture(scope="session")
+def vpcd_slot(pcscd_service: list[str]) -> Iterator[tuple[int, str]]:
+    """(port, reader name) of a vpcd slot this process holds exclusively."""
+    with _SHARED.ref():
+        if _SHARED.slot is None:
+            _SHARED.slot = _SHARED.stack.enter_context(_slot(pcscd_service))
+        yield _SHARED.slot
 
 
 class SwitchableCard:
@@ -179,11 +223,10 @@ class PCSCReader:
         pytest.fail(f"{self.name}: the virtual card did not appear within {timeout} s")
 
 
-@pytest.fixture(scope="session")
-def pcsc_reader(vpcd_slot: tuple[int, str]) -> Iterator[PCSCReader]:
+@contextlib.contextmanager
+def _bridge(port: int, name: str) -> Iterator[PCSCReader]:
     from cccd_reader.emulator.vpcd import VpcdBridge
 
-    port, name = vpcd_slot
     switch = SwitchableCard()
     bridge = VpcdBridge(switch, port=port).start()
     reader = PCSCReader(name=name, port=port, bridge=bridge, card=switch)
@@ -194,6 +237,14 @@ def pcsc_reader(vpcd_slot: tuple[int, str]) -> Iterator[PCSCReader]:
         yield reader
     finally:
         bridge.stop()
+
+
+@pytest.fixture(scope="session")
+def pcsc_reader(vpcd_slot: tuple[int, str]) -> Iterator[PCSCReader]:
+    with _SHARED.ref():
+        if _SHARED.reader is None:
+            _SHARED.reader = _SHARED.stack.enter_context(_bridge(*vpcd_slot))
+        yield _SHARED.reader
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from pcsc_support import card_on, pcsc_reader, pcscd_service, vpcd_slot  # noqa: F401
+from pcsc_support import card_on
 
 from cccd_reader.cli import (
     EXIT_ACCESS_DENIED,
@@ -107,7 +107,7 @@ def test_trace_and_replay_in_process(tmp_path):
 
 @pytest.mark.pcsc
 @pytest.mark.parametrize("name", SAMPLES)
-def test_every_sample_through_pcscd_pace_and_bac(pcsc_reader, tmp_path, name):  # noqa: F811
+def test_every_sample_through_pcscd_pace_and_bac(pcsc_reader, tmp_path, name):
     payload = sample_qr_payload(name)
     qr = parse_qr_payload(payload)
     persona = sample_persona(name)
@@ -144,7 +144,7 @@ def test_every_sample_through_pcscd_pace_and_bac(pcsc_reader, tmp_path, name):  
 
 
 @pytest.mark.pcsc
-def test_readers_lists_the_virtual_reader(pcsc_reader):  # noqa: F811
+def test_readers_lists_the_virtual_reader(pcsc_reader):
     with card_on(pcsc_reader, load_sample("an")):
         result = run("readers", "--json", "--no-nfc")
     data = json.loads(result.stdout)
@@ -154,7 +154,7 @@ def test_readers_lists_the_virtual_reader(pcsc_reader):  # noqa: F811
 
 
 @pytest.mark.pcsc
-def test_no_reader_and_no_card_exit_codes(pcsc_reader):  # noqa: F811
+def test_no_reader_and_no_card_exit_codes(pcsc_reader):
     assert run("read", "--reader", "No Such Reader 9", "--can", "123456").exit_code == EXIT_NO_READER
     pcsc_reader.bridge.remove()
     try:
@@ -174,7 +174,7 @@ def test_no_reader_and_no_card_exit_codes(pcsc_reader):  # noqa: F811
 
 
 @pytest.mark.pcsc
-def test_watch_one_json_line_per_card(pcsc_reader):  # noqa: F811
+def test_watch_one_json_line_per_card(pcsc_reader):
     payload = sample_qr_payload("thao")
     with card_on(pcsc_reader, load_sample("thao")):
         # the QR scanner types the payload; the card is on the reader; one JSON line comes out

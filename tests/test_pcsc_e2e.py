@@ -10,7 +10,7 @@ import hashlib
 import time
 
 import pytest
-from pcsc_support import card_on, pcsc_reader, pcscd_service, vpcd_slot  # noqa: F401
+from pcsc_support import card_on
 
 from cccd_reader.errors import CardRemovedError, NoCardError, ReaderNotFoundError
 from cccd_reader.transport.pcsc import PCSCTransport, list_readers, map_error, select_reader
@@ -54,7 +54,7 @@ class EchoCard:
         return b"\x90\x00"
 
 
-def test_readers_listed_with_card_and_atr(pcsc_reader):  # noqa: F811
+def test_readers_listed_with_card_and_atr(pcsc_reader):
     card = EchoCard()
     with card_on(pcsc_reader, card):
         infos = {r.name: r for r in list_readers()}
@@ -63,7 +63,7 @@ def test_readers_listed_with_card_and_atr(pcsc_reader):  # noqa: F811
         assert infos[pcsc_reader.name].atr == bytes.fromhex("3B80800101")
 
 
-def test_connect_transmit_t1(pcsc_reader):  # noqa: F811
+def test_connect_transmit_t1(pcsc_reader):
     card = EchoCard()
     with card_on(pcsc_reader, card), PCSCTransport(pcsc_reader.name, timeout=5) as t:
         assert t.protocol == "T=1"  # the contactless ATR 3B 80 80 01 01 gives T=1
@@ -73,7 +73,7 @@ def test_connect_transmit_t1(pcsc_reader):  # noqa: F811
         assert card.seen[-1] == select  # the bytes reached the card unchanged
 
 
-def test_extended_length_both_directions(pcsc_reader):  # noqa: F811
+def test_extended_length_both_directions(pcsc_reader):
     card = EchoCard()
     with card_on(pcsc_reader, card), PCSCTransport(pcsc_reader.name, timeout=5) as t:
         # extended Le: 4000 bytes in one response
@@ -88,7 +88,7 @@ def test_extended_length_both_directions(pcsc_reader):  # noqa: F811
         assert r[:-2] == payload[::-1]
 
 
-def test_reader_selection_by_index_and_substring(pcsc_reader):  # noqa: F811
+def test_reader_selection_by_index_and_substring(pcsc_reader):
     names = ["ACS ACR1252 1S CL Reader PICC 0", "Virtual PCD 00 00", "Virtual PCD 00 01"]
     assert select_reader(names, "1") == ["Virtual PCD 00 00"]
     assert select_reader(names, "acr1252") == ["ACS ACR1252 1S CL Reader PICC 0"]
@@ -99,7 +99,7 @@ def test_reader_selection_by_index_and_substring(pcsc_reader):  # noqa: F811
         PCSCTransport("no such reader anywhere", timeout=0)
 
 
-def test_no_card_in_time(pcsc_reader):  # noqa: F811
+def test_no_card_in_time(pcsc_reader):
     pcsc_reader.bridge.remove()
     try:
         deadline = time.monotonic() + 10
@@ -114,7 +114,7 @@ def test_no_card_in_time(pcsc_reader):  # noqa: F811
         pcsc_reader.wait_present()
 
 
-def test_tag_loss_is_card_removed_and_reconnect_works(pcsc_reader):  # noqa: F811
+def test_tag_loss_is_card_removed_and_reconnect_works(pcsc_reader):
     card = EchoCard()
     with card_on(pcsc_reader, card), PCSCTransport(pcsc_reader.name, timeout=5) as t:
         select = bytes.fromhex("00A4040C07A0000002471001")

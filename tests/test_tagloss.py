@@ -211,7 +211,7 @@ def test_flapping_link_is_bounded():
 
 @pytest.mark.pcsc
 @pytest.mark.parametrize("where", ["access", "dg2", "chip_auth"])
-def test_drop_through_pcscd(pcsc_reader, clean, where):  # noqa: F811
+def test_drop_through_pcscd(pcsc_reader, clean, where):
     from pcsc_support import card_on
 
     from cccd_reader.transport.pcsc import PCSCTransport
@@ -246,7 +246,6 @@ def test_drop_through_nfcpy(clean):
     assert rec.files == ref.files
 
 
-from pcsc_support import pcsc_reader, pcscd_service, vpcd_slot  # noqa: E402,F401
 
 
 def test_resume_continues_at_the_offset_instead_of_rereading():
