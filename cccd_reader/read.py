@@ -340,6 +340,17 @@ class _Link:
         return getattr(self.inner, name)
 
 
+def _link_refuses_extended(transport: Any) -> bool:
+    t: Any = transport
+    for _ in range(8):
+        if t is None:
+            return False
+        if getattr(t, "extended_length", None) is False:
+            return True
+        t = getattr(t, "inner", None)
+    return False
+
+
 def _accepts_timeout(method: Callable[..., Any]) -> bool:
     import inspect
 
@@ -669,10 +680,15 @@ class _Pipeline:
     def _app_reader(self) -> Any:
         """The file reader of the application session: one per read, so what it learned about read sizes
         and the bytes of an interrupted file survive a re-authentication (``resume``)."""
+        if _link_refuses_extended(self.link.inner):
+            # learned the hard way (a reader that cannot carry extended APDUs): do not try again
+            self.extended_length = False
         if self.reader is None:
             self.reader = self._file_reader(self.sm)
         else:
             self.reader.resume(self.sm)
+            if self.extended_length is False:
+                self.reader.extended = False
         return self.reader
 
     # -- files -------------------------------------------------------------------------------------------
@@ -779,7 +795,7 @@ class _Pipeline:
         algo = _hash_name(getattr(self.sod, "hash_algorithm", ""))
         hashes: dict[int, bytes] = dict(getattr(self.sod, "dg_hashes", {}) or {})
         ok = True
-        for name, data in self.record.files.items():
+        for name, data in list(self.record.files.items()):
             if not (name.startswith("DG") and name[2:].isdigit()):
                 continue
             expected = hashes.get(int(name[2:]))

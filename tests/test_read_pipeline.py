@@ -313,3 +313,15 @@ def test_genuine_sample_and_a_clone_with_copied_files():
     assert rec.security.active_auth == "failed"
     assert not rec.security.genuine and rec.security.verdict == "not-genuine"
     assert rec.files["DG13"] == load_sample("an").image.data_groups[13]
+
+
+def test_reader_without_extended_length_steps_down():
+    # the ATR announces extended length, but the link refuses long reads with a naked 6700
+    card = load_sample("an")
+    link = FaultyTransport(card, wrong_length_above=231,
+                           chip_session=lambda: getattr(card._state, "sm", None))
+    rec = read_card(link, sample_persona("an").can_key(), random_bytes=SeededRandom("t"))
+    assert rec.complete
+    assert {k: v for k, v in rec.files.items() if k.startswith("DG")} == {
+        f"DG{n}": bytes(d) for n, d in card.image.data_groups.items() if n not in (3, 4)}
+    assert any("6700" in what for _i, what in link.injected)

@@ -305,9 +305,11 @@ class PCSCTransport:
         hresult, response = scard.SCardTransmit(self._hcard, self._proto, list(apdu))
         if hresult != scard.SCARD_S_SUCCESS:
             err = map_error(hresult, "exchange with the card failed", connected=True)
-            if _is_extended(apdu) and not isinstance(err, CardRemovedError):
-                # the reader (or its driver) cannot carry an extended APDU: remember it
+            if _is_extended(apdu) and not isinstance(err, CardRemovedError | ReaderNotFoundError):
+                # the reader (or its driver) cannot carry an extended APDU: remember it, and answer as a
+                # card would to a length it cannot handle (6700), so the file reader steps down
                 self.extended_length = False
+                return b"\x67\x00"
             raise err
         out = bytes(response)
         if len(out) < 2:
