@@ -5,14 +5,18 @@ cases, and the PACE-CAM check pinned to ICAO 9303-11 Appendix I.1."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cccd_reader.crypto.dh import STANDARD_DH_DOMAINS
 from cccd_reader.crypto.ec import STANDARD_EC_DOMAINS
 from cccd_reader.crypto.sm import SecureMessagingTransport, SMSession
 from cccd_reader.errors import (
+    CCCDError,
     ChipAuthenticationError,
     InputError,
     SecureMessagingError,
@@ -290,3 +294,33 @@ def test_verify_cam_needs_a_cam_result(vectors):
     res = perform_pace(Loop(), CANKey("123456"), pace_info=info)
     with pytest.raises(InputError):
         CA.verify_cam(res, SecurityInfos(()))
+
+
+# --- totality -------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(ins=st.sampled_from([0x22, 0x86, 0x88]), p2=st.sampled_from([0xA4, 0xA6, 0x00]),
+       data=st.binary(max_size=100), cipher=st.sampled_from(["1", "2"]))
+def test_chip_side_answers_anything(ins, p2, data, cipher):
+    dom, sk, pub = ec_keypair(13, 4711)
+    info = ChipAuthenticationInfo(f"0.4.0.127.0.7.2.2.3.2.{cipher}", 1)
+    pk_info = ChipAuthenticationPublicKeyInfo(ID_PK_ECDH, PublicKeyInfo.from_ec(dom, pub))
+    chip = CA.ChipAuthChip(pk_info, sk, info)
+    assert isinstance(chip.process(CommandAPDU(0, ins, 0x41, p2, data)), ResponseAPDU)
+
+
+@settings(max_examples=150, deadline=None)
+@given(first=st.binary(max_size=20), second=st.binary(max_size=120))
+def test_any_terminal_side_answer_gives_a_library_error(first, second):
+    dom, _sk, pub = ec_keypair(13, 4711)
+    pk_info = ChipAuthenticationPublicKeyInfo(ID_PK_ECDH, PublicKeyInfo.from_ec(dom, pub))
+    answers = [first, second]
+
+    class Fuzz:
+        def transmit(self, apdu: bytes) -> bytes:
+            return answers.pop(0) if answers else b"\x90\x00"
+
+    with contextlib.suppress(CCCDError):
+        infos = SecurityInfos((pk_info, ChipAuthenticationInfo("0.4.0.127.0.7.2.2.3.2.2", 1)))
+        CA.perform_chip_auth(Fuzz(), infos)

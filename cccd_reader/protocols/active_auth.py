@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cccd_reader.crypto import ec as _ec
-from cccd_reader.errors import ActiveAuthenticationError, CardError, InputError, WrongLength
+from cccd_reader.errors import ActiveAuthenticationError, CardError, InputError, ParseError, WrongLength
 from cccd_reader.iso7816.apdu import CommandAPDU, ResponseAPDU
 from cccd_reader.lds.dg15 import DG15
 from cccd_reader.lds.security_infos import DG14, PublicKeyInfo, SecurityInfos
@@ -189,6 +189,8 @@ def _internal_authenticate(transport: Transport, challenge: bytes, le: int) -> R
                                                                   le=le).encode()))
     except WrongLength as exc:  # a naked 6700 / 6Cxx surfaced by the secure-messaging layer
         return ResponseAPDU(b"", exc.sw if exc.sw is not None else 0x6700)
+    except ParseError:
+        raise ActiveAuthenticationError("Active Authentication: the answer has no status word") from None
 
 
 def perform_active_auth(

@@ -177,6 +177,8 @@ def _send(transport: Transport, cmd: CommandAPDU, what: str) -> bytes:
     except CardError as exc:  # a naked error SW surfaced by the secure-messaging layer
         raise ChipAuthenticationError(f"Chip Authentication {what}: the chip refused ({exc}); "
                                       "it may be a clone") from exc
+    except ParseError:
+        raise ChipAuthenticationError(f"Chip Authentication {what}: the answer has no status word") from None
     if resp.sw != 0x9000:
         raise ChipAuthenticationError(f"Chip Authentication {what}: the chip answered SW {resp.sw:04X}; "
                                       "it may be a clone, or DG14 names a key the chip does not have")
