@@ -48,9 +48,14 @@ _LAZY: dict[str, str] = {
     "Transport": "cccd_reader.transport.base",
     "RecordingTransport": "cccd_reader.transport.trace",
     "ReplayTransport": "cccd_reader.transport.trace",
+    "PCSCTransport": "cccd_reader.transport.pcsc",
+    "NFCTransport": "cccd_reader.transport.nfc",
     # the read
     "read_card": "cccd_reader.read",
     "CardRecord": "cccd_reader.read",
+    "ReadSecurity": "cccd_reader.read",
+    "ReadStats": "cccd_reader.read",
+    "ProgressEvent": "cccd_reader.read",
     # passive authentication
     "SOD": "cccd_reader.lds.sod",
     "verify_passive": "cccd_reader.verify.passive",
