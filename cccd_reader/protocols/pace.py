@@ -689,7 +689,8 @@ class PACEChip:
         except ParseError:
             return self._fail(SW_WRONG_DATA, "bad OID")
         pid = dos[0x84][0] if 0x84 in dos and len(dos[0x84]) == 1 else None
-        matches = [i for i in self.pace_infos if i.protocol == oid and (pid is None or i.parameter_id == pid)]
+        matches = [i for i in self.pace_infos
+                   if i.protocol == oid and (pid is None or i.parameter_id in (pid, None))]
         if not matches or matches[0].algorithm is None:
             return self._fail(SW_WRONG_DATA, "protocol or parameters not offered")
         ref = dos[0x83][0]
