@@ -691,3 +691,14 @@ def test_nan_timeout_is_refused() -> None:
     with pytest.raises(InputError):
         decode_qr_image(qr_png("x"), timeout=float("nan"))
     assert decode_qr_image(qr_png(PAYLOAD_7), timeout=float("inf")) == [PAYLOAD_7]
+
+
+def test_zbar_without_binary_mode_keeps_only_undoable_guesses() -> None:
+    """An older zbar (no binary mode): a Latin-1 guess is undone exactly, a Big5 guess is dropped."""
+    if not _backend_available("zbar") and not IN_CI:
+        pytest.skip("zbar not installed")
+    old = qrbackends.ZBarBackend()
+    old._binary = False  # what zbar < 0.23 gives
+    assert old.decode(qr_pil("Hàng Lê", scale=5)) == ["Hàng Lê"]
+    assert old.decode(qr_pil("Tuấn", scale=5)) == []
+    assert old.decode(qr_pil("plain ASCII", scale=5)) == ["plain ASCII"]
