@@ -179,6 +179,7 @@ class ReadSecurity:
     passive_detail: Any = None  # the PassiveAuthResult when available
     qr_checked: bool = False
     qr_mismatches: list[QRMismatch] = field(default_factory=list)
+    qr_not_compared: list[str] = field(default_factory=list)  # QR fields the chip did not provide
     details: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -214,6 +215,7 @@ class ReadSecurity:
             "passive_authentication_detail": to_jsonable(passive) if passive is not None else None,
             "qr_matches_chip": self.qr_matches,
             "qr_mismatches": [m.to_dict() for m in self.qr_mismatches],
+            "qr_not_compared": list(self.qr_not_compared),
             "details": dict(self.details),
         }
 
@@ -998,7 +1000,9 @@ class _Pipeline:
             return
         sec = self.record.security
         sec.qr_checked = True
-        sec.qr_mismatches = compare_qr_with_chip(self.qr, self.record.identity, self.record.mrz)
+        found = compare_qr_with_chip(self.qr, self.record.identity, self.record.mrz)
+        sec.qr_mismatches = [m for m in found if m.detail != NOT_ON_CHIP]
+        sec.qr_not_compared = [m.field for m in found if m.detail == NOT_ON_CHIP]
 
     # -- run ---------------------------------------------------------------------------------------------
 
@@ -1232,13 +1236,29 @@ def _sex_letter(value: Any) -> str | None:
     return s.upper() or None
 
 
+NOT_ON_CHIP = "not on chip"
+
+
+def _same_date(printed: Any, on_chip: Any) -> bool:
+    """A full printed date against the chip's, which may be partial (DG13 allows year-only dates)."""
+    p = _as_date(printed)
+    if p is None:
+        return str(printed) == str(on_chip)
+    matches = getattr(on_chip, "matches", None)
+    if callable(matches) and not isinstance(on_chip, _dt.date):
+        return bool(matches(p.year, p.month, p.day))
+    return p == _as_date(on_chip)
+
+
 def compare_qr_with_chip(qr: Any, identity: Any, mrz: Any = None) -> list[QRMismatch]:
     """Compare the printed QR with the chip: ID number, name, date of birth, sex, issue date.
 
-    Each disagreement is a :class:`QRMismatch` naming the field (never the values). A field the chip
-    does not provide is reported as ``missing on chip`` rather than silently passed.
+    Each disagreement is a :class:`QRMismatch` naming the field (never the values). A field the chip did
+    not provide (e.g. DG13 not read) is listed with ``detail == NOT_ON_CHIP``: not compared, which is
+    not a disagreement. A name that only the MRZ gave (no diacritics) is compared without diacritics.
     """
     out: list[QRMismatch] = []
+    sources = getattr(identity, "sources", None) or {}
 
     def chip(*names: str) -> Any:
         for src in (identity, mrz):
@@ -1254,32 +1274,34 @@ def compare_qr_with_chip(qr: Any, identity: Any, mrz: Any = None) -> list[QRMism
         if qv in (None, ""):
             return
         if cv in (None, ""):
-            out.append(QRMismatch(field_name, "missing on chip"))
+            out.append(QRMismatch(field_name, NOT_ON_CHIP))
         elif not same(qv, cv):
             out.append(QRMismatch(field_name))
 
+    def folded_name(a: Any, b: Any) -> bool:
+        return _fold(a).replace(" ", "") == _fold(b).replace(" ", "")
+
     check("id_number", getattr(qr, "id_number", None), chip("id_number", "personal_id_number"),
           lambda a, b: str(a).strip() == str(b).strip())
-    chip_name = chip("full_name", "name")
-    if chip_name is not None:
+    chip_name = getattr(identity, "full_name", None) if identity is not None else None
+    if chip_name and sources.get("full_name", "DG13") != "DG1":
         check("full_name", getattr(qr, "full_name", None), chip_name,
               lambda a, b: _norm_text(a) == _norm_text(b))
-    else:
-        mrz_name = chip("name_in_mrz", "primary_identifier")
-        check("full_name", getattr(qr, "full_name", None), mrz_name,
-              lambda a, b: _fold(a).replace(" ", "") == _fold(b).replace(" ", ""))
-    check("date_of_birth", getattr(qr, "date_of_birth", None), chip("date_of_birth"),
-          lambda a, b: _as_date(a) == _as_date(b) if _as_date(b) else str(a) == str(b))
+    else:  # only the MRZ has the name: A-Z without diacritics
+        parts = (getattr(mrz, "primary_identifier", None), getattr(mrz, "secondary_identifier", None))
+        mrz_name = chip_name or " ".join(str(x) for x in parts if x)
+        check("full_name", getattr(qr, "full_name", None), mrz_name, folded_name)
+    check("date_of_birth", getattr(qr, "date_of_birth", None), chip("date_of_birth"), _same_date)
     check("sex", getattr(qr, "sex", None), chip("sex", "gender"),
           lambda a, b: _sex_letter(a) == _sex_letter(b))
-    check("issue_date", getattr(qr, "issue_date", None), chip("issue_date", "date_of_issue"),
-          lambda a, b: _as_date(a) == _as_date(b))
+    check("issue_date", getattr(qr, "issue_date", None), chip("issue_date", "date_of_issue"), _same_date)
     return out
 
 
 __all__ = [
     "MAX_KEY_ATTEMPTS",
     "MAX_RECOVERIES",
+    "NOT_ON_CHIP",
     "RECOVERY_TIMEOUT",
     "STEPS",
     "CardRecord",

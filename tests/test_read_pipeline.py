@@ -325,3 +325,26 @@ def test_reader_without_extended_length_steps_down():
     assert {k: v for k, v in rec.files.items() if k.startswith("DG")} == {
         f"DG{n}": bytes(d) for n, d in card.image.data_groups.items() if n not in (3, 4)}
     assert any("6700" in what for _i, what in link.injected)
+
+
+def test_qr_check_without_dg13_compares_what_the_mrz_has():
+    qr = parse_qr_payload(sample_qr_payload("an"))
+    rec = read_card(load_sample("an"), qr, files=["DG1"], random_bytes=SeededRandom("t"))
+    # the name (without diacritics), date of birth, sex and ID are in the MRZ; the issue date is not
+    assert rec.security.qr_mismatches == []
+    assert rec.security.qr_not_compared == ["issue_date"]
+    assert rec.security.verdict != "mismatch"
+    other = dataclasses.replace(qr, full_name="Trần Thị Bích")
+    rec = read_card(load_sample("an"), other, files=["DG1"], random_bytes=SeededRandom("t"))
+    assert [m.field for m in rec.security.qr_mismatches] == ["full_name"]
+
+
+def test_partial_dates_on_the_chip_match_a_full_printed_date():
+    import datetime as dt
+
+    from cccd_reader.model import PartialDate
+    from cccd_reader.read import _same_date
+
+    assert _same_date(dt.date(1990, 3, 15), PartialDate(1990, None, None))
+    assert not _same_date(dt.date(1991, 3, 15), PartialDate(1990, None, None))
+    assert _same_date(dt.date(1990, 3, 15), dt.date(1990, 3, 15))
