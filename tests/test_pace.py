@@ -632,3 +632,36 @@ def test_pace_chip_answers_anything(cla, ins, p1, data, prime):
         chip.process(P.mse_set_at_pace(CCCD_PACE_PROFILES[0].protocol, 2, 13))
     resp = chip.process(CommandAPDU(cla, ins, p1, 0xA4 if ins == 0x22 else 0x00, data))
     assert isinstance(resp, ResponseAPDU)
+
+
+def test_proprietary_parameters_from_a_domain_parameter_info():
+    """A PACEInfo with a proprietary ID (>= 32) and explicit curve parameters in PACEDomainParameterInfo."""
+    from cccd_reader.iso7816.tlv import decode_one, encode_tlv
+    from cccd_reader.lds.security_infos import PublicKeyInfo
+
+    dom = STANDARD_EC_DOMAINS[13]
+    algorithm_identifier = decode_one(PublicKeyInfo.from_ec(dom, dom.generator, form="explicit").encode()
+                                      ).children[0].encode()
+    pace_info = PACEInfo("0.4.0.127.0.7.2.2.4.2.2", 2, 40).encode()
+    oid = bytes.fromhex("060904007F000702020402")  # id-PACE-ECDH-GM
+    dpi = encode_tlv(0x30, oid + algorithm_identifier + bytes.fromhex("020128"))  # parameterId 40
+    infos = parse_card_access(encode_tlv(0x31, pace_info + dpi))
+    assert infos.pace_domain_parameter_infos[0].domain_parameter.ec_domain is dom
+    info = infos.pace_infos[0]
+    sent: list[bytes] = []
+
+    class Relay:
+        """The chip only knows ID 13; the terminal takes the curve from the explicit parameters."""
+
+        def __init__(self) -> None:
+            self.chip = PACEChip([PACEInfo(info.protocol, 2, 13)], [CANKey("123456")])
+
+        def transmit(self, apdu: bytes) -> bytes:
+            sent.append(apdu)
+            if apdu[1] == 0x22:
+                apdu = P.mse_set_at_pace(info.protocol, 2, 13).encode()
+            return self.chip.process(CommandAPDU.decode(apdu)).encode()
+
+    res = perform_pace(Relay(), CANKey("123456"), card_access=infos)
+    assert res.parameter_id == 40 and res.domain_name == "brainpoolP256r1"
+    assert sent[0].endswith(bytes.fromhex("840128"))

@@ -292,7 +292,8 @@ def _resolve_group(alg: PACEAlgorithm, parameter_id: int | None, infos: Security
         group = group_for(parameter_id)
     elif infos is not None:  # proprietary / explicit parameters from a PACEDomainParameterInfo
         for dpi in infos.pace_domain_parameter_infos:
-            if dpi.parameter_id == parameter_id or parameter_id is None:
+            same_family = alg.oid.startswith(dpi.protocol + ".")
+            if same_family and (dpi.parameter_id == parameter_id or parameter_id is None):
                 alg_id = dpi.domain_parameter
                 if alg_id.ec_domain is not None:
                     group = ECGroup(alg_id.ec_domain)
@@ -467,7 +468,7 @@ def mse_set_at_pace(oid: str, password_ref: int, parameter_id: int | None) -> Co
     """MSE:Set AT for PACE: 80 OID, 83 password reference, 84 parameter ID; no Le (some chips reject one)."""
     body = encode_tlv(0x80, encode_oid_value(oid)) + encode_tlv(0x83, bytes([password_ref]))
     if parameter_id is not None:
-        body += encode_tlv(0x84, bytes([parameter_id]))
+        body += encode_tlv(0x84, parameter_id.to_bytes(max(1, (parameter_id.bit_length() + 7) // 8), "big"))
     return CommandAPDU(0x00, 0x22, 0xC1, 0xA4, body)
 
 
