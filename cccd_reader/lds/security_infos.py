@@ -555,11 +555,7 @@ class SecurityInfos:
     @classmethod
     def decode(cls, data: bytes, *, file: str | None = "SecurityInfos") -> SecurityInfos:
         data = bytes(data)
-        try:
-            node = decode_one(data, file=file)
-        except TLVError:
-            raise
-        return cls._from_node(node, data, file)
+        return cls._from_node(decode_one(data, file=file), data, file)
 
     @classmethod
     def _from_node(cls, node: TLV, raw: bytes, file: str | None) -> SecurityInfos:
