@@ -193,13 +193,86 @@ def sync(repo_samples: Path = REPO_SAMPLES, package_data: Path = PACKAGE_DATA) -
     return copied
 
 
+# --- recorded traces of the sample cards ------------------------------------------------------------------
+
+SAMPLE_TRACES: dict[str, dict[str, Any]] = {
+    # trace file stem -> how it is recorded (sample card, access mode, injected chip faults)
+    **{f"sample-{name}": {"card": name} for name in ("an", "hung", "mai", "thao", "tho")},
+    "sample-an-bac": {"card": "an", "access": "bac"},
+    "sample-mai-droplink": {"card": "mai", "faults": ("droplink",)},
+}
+
+
+def _trace_faults(names: tuple[str, ...]) -> tuple[Fault, ...]:
+    from .faults import DropLink
+
+    out: list[Fault] = []
+    for name in names:
+        if name == "droplink":
+            out.append(DropLink(after=20))  # in the middle of DG2
+        else:
+            raise InputError(f"unknown trace fault {name!r}")
+    return tuple(out)
+
+
+def record_sample_trace(stem: str, path: Path) -> Any:
+    """Record the read of a sample card (as ``cccd-read read --emulator NAME --trace`` does) to ``path``.
+
+    The terminal's randomness is seeded from the trace name and the chip's from the persona, so a
+    re-recording sends and receives exactly the same APDUs; only the timestamps differ.
+    """
+    from cccd_reader.keys import keys_from_qr
+    from cccd_reader.qr.payload import parse_qr_payload
+    from cccd_reader.read import read_card
+    from cccd_reader.transport.trace import RecordingTransport
+    from cccd_reader.verify import TrustStore
+
+    from .card import SeededRandom
+
+    spec = SAMPLE_TRACES[stem]
+    name = spec["card"]
+    access = spec.get("access", "auto")
+    card = load_sample(name, faults=_trace_faults(tuple(spec.get("faults", ()))))
+    qr = parse_qr_payload(card.persona.qr_payload())
+    header = {
+        "read": {"files": None, "access": access, "keys": [k.kind for k in keys_from_qr(qr)]},
+        "atr": card.atr.hex().upper(),
+        "sample": name,
+        "created_by": "python3 -m cccd_reader.emulator.samples traces",
+        "person": f"synthetic sample card '{name}' (samples/cards/{name})",
+    }
+    if spec.get("faults"):
+        header["chip_faults"] = list(spec["faults"])
+    recorder = RecordingTransport(card, str(path), header=header)
+    try:
+        random_bytes = recorder.random_source(SeededRandom(f"trace/{stem}"))
+        return read_card(recorder, qr, random_bytes=random_bytes, access=access,
+                         trust=TrustStore.from_paths(sample_trust_anchor()))
+    finally:
+        recorder.close()
+
+
+def record_sample_traces(folder: Path = REPO_SAMPLES / "traces") -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for stem in SAMPLE_TRACES:
+        path = folder / f"{stem}.jsonl"
+        record_sample_trace(stem, path)
+        written.append(path)
+    return written
+
+
 def _main(argv: list[str]) -> int:
-    if argv[:1] != ["sync"]:
-        print("usage: python3 -m cccd_reader.emulator.samples sync", file=sys.stderr)
-        return 2
-    for rel in sync():
-        print(rel)
-    return 0
+    if argv[:1] == ["sync"]:
+        for rel in sync():
+            print(rel)
+        return 0
+    if argv[:1] == ["traces"]:
+        for path in record_sample_traces():
+            print(path)
+        return 0
+    print("usage: python3 -m cccd_reader.emulator.samples sync|traces", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
