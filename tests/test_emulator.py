@@ -11,6 +11,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cccd_reader.crypto.sm import SMSession
 from cccd_reader.emulator import (
@@ -385,3 +387,40 @@ def test_repr_shows_no_personal_data() -> None:
     card = bac_card()
     text = repr(card) + repr(card.files.file("DG1")) + repr(SeededRandom("secret-seed"))
     assert "5F1F" not in text and "secret" not in text
+
+
+# --- totality: any bytes in, a status word out ---
+
+_HEADERS = st.sampled_from([b"\x00\xa4", b"\x00\xb0", b"\x00\xb1", b"\x0c\xb0", b"\x0c\xa4", b"\x00\x22",
+                            b"\x10\x86", b"\x00\x86", b"\x00\x84", b"\x00\x82", b"\x0c\x88", b"\x00\x88"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.binary(max_size=300),
+                 st.builds(lambda h, rest: h + rest, _HEADERS, st.binary(max_size=80))))
+def test_any_bytes_get_a_status_word(apdu: bytes) -> None:
+    card = _shared_card()
+    resp = card.transmit(apdu)
+    assert len(resp) >= 2 and resp[-2] in (0x61, 0x62, 0x63, 0x65, 0x67, 0x68, 0x69, 0x6A, 0x6B, 0x6C, 0x6D,
+                                           0x6E, 0x6F, 0x90)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=1, max_size=120))
+def test_garbage_under_secure_messaging_drops_the_session(body: bytes) -> None:
+    card = bac_card()
+    link = SMLink(card)
+    raw = bytes([0x0C, 0xB0, 0x00, 0x00, len(body)]) + body if len(body) < 256 else b"\x0c\xb0\x00\x00"
+    resp = card.transmit(raw + b"\x00")
+    assert resp in (H("6987"), H("6988"), H("6700"))
+    assert not card.session_active
+    del link
+
+
+_CARD: list[VirtualCard] = []
+
+
+def _shared_card() -> VirtualCard:
+    if not _CARD:
+        _CARD.append(bac_card())
+    return _CARD[0]

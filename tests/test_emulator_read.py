@@ -133,3 +133,51 @@ def test_every_sample_reads_through_pcscd_and_vpcd(name: str, pcsc_reader: Any) 
     _check_identity(record, card.persona)
     assert record.security.verdict in ("genuine", "mismatch")
     assert record.security.passive_auth == "passed" and record.security.chip_auth == "passed"
+
+
+# --- other chip profiles a persona can ask for -------------------------------------------------------------
+
+
+def _variant(profile: dict[str, Any]) -> VirtualCard:
+    import json
+
+    from cccd_reader.emulator import build_card
+    from cccd_reader.emulator.persona import persona_from_dict
+    from cccd_reader.emulator.samples import REPO_SAMPLES
+
+    data = json.loads((REPO_SAMPLES / "cards" / "an" / "persona.json").read_text(encoding="utf-8"))
+    data["portrait"] = None  # a drawn one
+    data["profile"] = {**data["profile"], **profile}
+    return build_card(persona_from_dict(data))
+
+
+@pytest.mark.parametrize(
+    ("profile", "access", "detail"),
+    [
+        ({"pace": {"parameter_ids": [13], "mappings": ["IM"]}}, "PACE", "IM"),
+        ({"pace": {"parameter_ids": [13], "mappings": ["CAM"]}}, "PACE", "CAM"),
+        ({"pace": {"parameter_ids": [12, 13], "mappings": ["GM", "IM", "CAM"]}}, "PACE", "CAM"),
+        ({"pace": {"parameter_ids": [17], "mappings": ["GM"]}, "chip_authentication": {"parameter_id": 17}},
+         "PACE", "brainpoolP512r1"),
+        ({"pace": {"parameter_ids": [13], "mappings": ["GM"], "cipher": "AES-256"}}, "PACE", "AES-CBC-CMAC-256"),
+        ({"pace": None}, "BAC", None),
+        ({"select_mf": "9000", "extended_length": False, "max_response": 256}, "PACE", "GM"),
+        ({"active_authentication": None}, "PACE", "GM"),
+        ({"chip_authentication": None, "active_authentication": "EC-brainpoolP256r1"}, "PACE", "GM"),
+    ],
+    ids=["IM", "CAM", "three-mappings", "bp512", "aes256", "bac-only", "short-apdus", "no-aa", "no-ca-ec-aa"],
+)
+def test_profile_variants_read_end_to_end(profile: dict[str, Any], access: str, detail: str | None) -> None:
+    card = _variant(profile)
+    record = _read(card, card)
+    assert record.complete, record.error
+    sec = record.security
+    assert sec.access_protocol == access
+    if detail:
+        assert detail in (sec.access_detail or "")
+    assert sec.passive_auth == "passed"
+    assert sec.verdict == "genuine"
+    if profile.get("active_authentication", "x") is None:
+        assert "DG15" not in record.files
+    if profile.get("chip_authentication", "x") is None:
+        assert sec.active_auth == "passed"

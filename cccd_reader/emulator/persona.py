@@ -206,7 +206,12 @@ class ChipProfile:
             if data["dg13_parents"] not in ("two", "one"):
                 raise _err("two or one", "profile.dg13_parents")
             kw["dg13_parents"] = data["dg13_parents"]
-        return cls(**kw)
+        profile = cls(**kw)
+        if profile.pace is not None and "CAM" in profile.pace.mappings and (
+                profile.ca_parameter_id not in profile.pace.parameter_ids):
+            raise _err("PACE-CAM needs a Chip Authentication key on one of the PACE curves",
+                       "profile.pace.mappings")
+        return profile
 
 
 def _pace_offer(data: Any) -> PACEOffer:
@@ -658,6 +663,8 @@ def card_access_infos(persona: Persona) -> list[Any]:
     if prof.pace is not None:
         for mapping in prof.pace.mappings:
             for pid in prof.pace.parameter_ids:
+                if mapping == "CAM" and pid != prof.ca_parameter_id:
+                    continue  # CAM proves the Chip Authentication key, so it runs on that key's curve only
                 infos.append(PACEInfo(prof.pace.protocol_oid(mapping), 2, pid))
     return infos
 
@@ -743,8 +750,17 @@ def personalize(persona: Persona, signer: DocumentSigner, *, keys: CardKeys | No
     sod = build_sod(dgs, signer_key=signer.key, signer_cert=signer.certificate_der,
                     hash_algorithm=prof.sod_hash, signing_time=signing_time)
     card_access = SecurityInfos.build(card_access_infos(persona)).encode()
+    card_security = None
+    if prof.pace is not None and "CAM" in prof.pace.mappings:
+        # PACE-CAM: the terminal checks the chip's proof against the CA key signed in EF.CardSecurity
+        from cccd_reader.verify.signing import build_signed_data
+
+        content = SecurityInfos.build([*card_access_infos(persona), *_dg14_infos(persona, keys)]).encode()
+        card_security = build_signed_data(oids.ID_SECURITY_OBJECT, content, signer_key=signer.key,
+                                          signer_cert=signer.certificate_der, hash_algorithm=prof.sod_hash,
+                                          signing_time=signing_time)
     files = FileSystem.from_lds(card_access=card_access, com=com, sod=sod, data_groups=dgs,
-                                eac_protected=prof.eac_data_groups)
+                                card_security=card_security, eac_protected=prof.eac_data_groups)
     return CardImage(persona, files, dgs, keys)
 
 
