@@ -769,6 +769,10 @@ class _Pipeline:
                 continue
             if data is not None:
                 rec.files[info.name] = data
+        if self.reader is not None:
+            # the file reader's own retries (SFI refused, Le stepped down) count as this step's retries
+            fr = self.reader.stats
+            self.link.current.retries += int(getattr(fr, "retries", 0)) + len(getattr(fr, "fallbacks", []))
         self._check_hashes()
 
     def _read_optional(self, name: str) -> bytes | None:

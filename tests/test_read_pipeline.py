@@ -325,6 +325,7 @@ def test_reader_without_extended_length_steps_down():
     assert {k: v for k, v in rec.files.items() if k.startswith("DG")} == {
         f"DG{n}": bytes(d) for n, d in card.image.data_groups.items() if n not in (3, 4)}
     assert any("6700" in what for _i, what in link.injected)
+    assert rec.stats.step("files").retries >= 1  # the step-down is reported as a retry
 
 
 def test_qr_check_without_dg13_compares_what_the_mrz_has():
