@@ -382,3 +382,31 @@ def test_any_size_any_chip_reads_exactly(size: int, limit: int | None, eof: int,
     # after the first read the reader never asks past the end of the file
     offsets = [(o, le) for _, o, le in chip.reads]
     assert all(o + le <= len(content) for o, le in offsets[1:] if o > 0)
+
+
+# --- the fault-injecting transport itself -------------------------------------------------------------------
+
+
+def test_requested_le_plain_and_protected() -> None:
+    assert requested_le(H("00B0000004")) == 4
+    assert requested_le(H("00B0000000")) == 256
+    assert requested_le(H("00A4020C02011E")) is None
+    assert requested_le(H("0CB000000D9701128E082EA28A70F3C7B53500")) == 0x12  # ICAO D.4
+    assert requested_le(H("0CB0000000000E970200008E0800000000000000000000")) == 65536
+    assert requested_le(H("0C")) is None and requested_le(H("0CB00000029705")) is None
+
+
+def test_fault_delay_and_reconnect() -> None:
+    slept: list[float] = []
+    chip = make_chip()
+    faults = FaultyTransport(chip, delay=0.25, sleep=slept.append, drop_after=1)
+    FileReader(faults).select_application()
+    with pytest.raises(CardRemovedError):
+        faults.transmit(H("0084000008"))
+    with pytest.raises(CardRemovedError):  # stays dropped until reconnected
+        faults.transmit(H("0084000008"))
+    faults.reconnect()
+    assert faults.transmit(H("0084000008"))[-2:] == H("9000")
+    assert slept == [0.25] * 4
+    assert [what for _, what in faults.injected] == ["drop", "drop"]
+    assert "count=4" in repr(faults)
