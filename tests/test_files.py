@@ -410,3 +410,29 @@ def test_fault_delay_and_reconnect() -> None:
     assert slept == [0.25] * 4
     assert [what for _, what in faults.injected] == ["drop", "drop"]
     assert "count=4" in repr(faults)
+
+
+def test_failed_read_of_another_file_forces_reselect_before_resume() -> None:
+    """After DG2 broke off and DG3 was refused, resuming DG2 must not read from whatever is current."""
+    chip = make_chip(denied=frozenset({0x0103}))
+    faults = FaultyTransport(chip, naked_sw_when=lambda apdu, i: 0x6A82 if i == 12 else None,
+                             chip_session=lambda: chip.session)
+    reader = FileReader(bac_session(faults))
+    with pytest.raises(FileNotFoundOnCard):
+        reader.read_ef(F.DATA_GROUPS[2])
+    kept = reader.partials["DG2"]
+    with pytest.raises(SecurityStatusNotSatisfied):
+        reader.read_ef(F.DATA_GROUPS[3])
+    n = len(chip.log)
+    assert reader.read_ef(F.DATA_GROUPS[2]) == DG2
+    assert chip.reads[-1][1] + chip.reads[-1][2] == len(DG2)
+    assert len(chip.log) - n == 1 + math.ceil((len(DG2) - kept) / 231)  # SELECT again, then the rest
+
+
+def test_malformed_file_is_not_kept_for_resume() -> None:
+    chip = make_chip(files={0x0102: H("7580") + blob(30)}, require_auth=False)
+    chip.app_selected = True
+    reader = FileReader(chip)
+    with pytest.raises(ParseError):
+        reader.read_ef(F.DATA_GROUPS[2])
+    assert not reader.partials

@@ -390,7 +390,11 @@ class FileReader:
                 buf += data
                 self.stats.payload_bytes += len(data)
                 if total is None and single_tlv:
-                    total = self._learn_total(buf, key)
+                    try:
+                        total = self._learn_total(buf, key)
+                    except ParseError:
+                        self.discard(key)  # not resumable: the bytes are not a file we can read
+                        raise
                     self._totals[key] = total
                 if progress is not None:
                     progress(len(buf), total)
@@ -412,6 +416,7 @@ class FileReader:
         """Make the EF current; return the SFI to use for the next read (or None: already selected)."""
         if self._current == key and offset:
             return None
+        self._current = None  # a failed SELECT or SFI read may leave any file current, or none
         if sfi is not None and self.use_sfi and self.sfi_ok is not False:
             if offset <= _MAX_SFI_OFFSET:
                 return sfi
