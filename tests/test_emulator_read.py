@@ -114,7 +114,7 @@ def test_issue_dates_are_in_the_past() -> None:
         assert load_sample(name).persona.issue_date < dt.date.today()
 
 
-# --- through the PC/SC stack ------------------------------------------------------------------------------
+# --- through the PC/SC stack ---
 
 
 @pytest.mark.pcsc
@@ -135,7 +135,7 @@ def test_every_sample_reads_through_pcscd_and_vpcd(name: str, pcsc_reader: Any) 
     assert record.security.passive_auth == "passed" and record.security.chip_auth == "passed"
 
 
-# --- other chip profiles a persona can ask for -------------------------------------------------------------
+# --- other chip profiles a persona can ask for ---
 
 
 def _variant(profile: dict[str, Any]) -> VirtualCard:
@@ -182,3 +182,24 @@ def test_profile_variants_read_end_to_end(profile: dict[str, Any], access: str, 
         assert "DG15" not in record.files
     if profile.get("chip_authentication", "x") is None:
         assert sec.active_auth == "passed"
+
+
+# --- through nfcpy (its udp driver and real ISO-DEP code) ---
+
+
+@pytest.mark.nfc
+@pytest.mark.parametrize("name", ["an", "mai", "tho"])
+def test_samples_read_through_nfcpy(name: str) -> None:
+    from cccd_reader.emulator.nfc_udp import NfcUdpCard
+    from cccd_reader.transport.nfc import NFCTransport
+
+    card = load_sample(name)
+    responder = NfcUdpCard(card, fwi=8).start()
+    try:
+        with NFCTransport(responder.path, timeout=5) as transport:
+            record = _read(transport, card)
+    finally:
+        responder.stop()
+    assert record.complete, record.error
+    _check_identity(record, card.persona)
+    assert record.security.verdict == "genuine"
