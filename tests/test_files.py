@@ -436,3 +436,19 @@ def test_malformed_file_is_not_kept_for_resume() -> None:
     with pytest.raises(ParseError):
         reader.read_ef(F.DATA_GROUPS[2])
     assert not reader.partials
+
+
+@pytest.mark.parametrize("label,chip_kw,reader_kw,apdus,retries", [
+    ("AES, SELECT + 8-byte header", {}, {"first_read": 8, "use_sfi": False}, 70, 0),
+    ("AES, Le 160", {}, {"chunk": 160}, 94, 0),
+    ("AES, Le 112", {}, {"chunk": 112}, 134, 0),
+    ("AES, extended refused", {"extended": False}, {"extended": True}, 71, 2),
+    ("AES, chip limit 128", {"read_limit": 128}, {}, 122, 3),
+])
+def test_read_strategy_table(label: str, chip_kw: dict[str, Any], reader_kw: dict[str, Any], apdus: int,
+                             retries: int) -> None:
+    """The rows of docs/read-strategy.md §5 for a 15 000-byte DG2."""
+    chip = make_chip(**chip_kw)
+    reader = FileReader(aes_session(chip), **reader_kw)
+    assert reader.read_ef(F.DATA_GROUPS[2]) == DG2
+    assert (reader.stats.apdus, reader.stats.retries) == (apdus, retries), label
