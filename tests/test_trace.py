@@ -195,3 +195,32 @@ def test_synthetic_sample_replays() -> None:
     replay.assert_complete()
     assert out["EF.COM"] == EF_COM and out["DG1"] == DG1 and out["DG2"] == DG2
     assert header["read"] == ["EF.COM", "DG1", "DG2"]
+
+
+def test_reconnect_is_recorded_passes_timeout_and_replays(tmp_path: Path) -> None:
+    class Link:
+        def __init__(self) -> None:
+            self.timeouts: list[float | None] = []
+
+        def transmit(self, apdu: bytes) -> bytes:
+            return b"\x90\x00"
+
+        def reconnect(self, timeout: float | None = None) -> None:
+            self.timeouts.append(timeout)
+
+    link = Link()
+    path = tmp_path / "re.jsonl"
+    rec = RecordingTransport(FaultyTransport(link), path)
+    rec.transmit(H("00A4040C07A0000002471001"))
+    rec.reconnect(timeout=2.5)
+    rec.transmit(H("0084000008"))
+    rec.close()
+    assert link.timeouts == [2.5]
+    replay = ReplayTransport(path)
+    replay.transmit(H("00A4040C07A0000002471001"))
+    with pytest.raises(TraceMismatchError, match="reconnects"):
+        replay.transmit(H("0084000008"))
+    replay.reconnect()
+    assert replay.transmit(H("0084000008")) == H("9000")
+    with pytest.raises(TraceMismatchError, match="reconnected"):
+        replay.reconnect()

@@ -14,6 +14,7 @@ drops its keys).
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
@@ -22,6 +23,22 @@ from cccd_reader.errors import CardRemovedError, ParseError
 from cccd_reader.iso7816.apdu import CommandAPDU
 from cccd_reader.iso7816.tlv import decode
 from cccd_reader.transport.base import Transport
+
+
+def _reconnect_inner(inner: object, timeout: float | None) -> None:
+    """Reconnect a wrapped transport if it can, passing ``timeout`` on when its ``reconnect`` takes one."""
+    method = getattr(inner, "reconnect", None)
+    if not callable(method):
+        return
+    if timeout is not None:
+        try:
+            accepts = "timeout" in inspect.signature(method).parameters
+        except (TypeError, ValueError):
+            accepts = False
+        if accepts:
+            method(timeout=timeout)
+            return
+    method()
 
 
 class _ChipCounter(Protocol):
@@ -132,10 +149,8 @@ class FaultyTransport:
         if sw in (0x6987, 0x6988):
             session.invalidate(f"injected naked {sw:04X}")
 
-    def reconnect(self) -> None:
+    def reconnect(self, timeout: float | None = None) -> None:
         """End a simulated tag loss (the drop fault is spent) and reconnect the inner transport if it can."""
         self.dropped = False
         self.drop_after = None
-        inner_reconnect = getattr(self.inner, "reconnect", None)
-        if callable(inner_reconnect):
-            inner_reconnect()
+        _reconnect_inner(self.inner, timeout)

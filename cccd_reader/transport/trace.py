@@ -16,6 +16,7 @@ plus the random draws of a BAC run would let anyone test guesses of the MRZ key 
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 import json
 import os
 import time
@@ -31,6 +32,22 @@ TRACE_VERSION = 1
 MAX_TRACE_LINE = 1 << 20  # a line holds at most one extended APDU pair; refuse anything far larger
 
 PathOrStream = str | os.PathLike[str] | IO[str]
+
+
+def _reconnect_inner(inner: object, timeout: float | None) -> None:
+    """Reconnect a wrapped transport if it can, passing ``timeout`` on when its ``reconnect`` takes one."""
+    method = getattr(inner, "reconnect", None)
+    if not callable(method):
+        return
+    if timeout is not None:
+        try:
+            accepts = "timeout" in inspect.signature(method).parameters
+        except (TypeError, ValueError):
+            accepts = False
+        if accepts:
+            method(timeout=timeout)
+            return
+    method()
 
 
 def _now_utc() -> str:
@@ -144,11 +161,9 @@ class RecordingTransport:
         """Mark a step ("BAC", "DG2"). Never put personal data or keys in a note."""
         self._write({"type": "note", "t": self._ms(), "text": str(text)})
 
-    def reconnect(self) -> None:
+    def reconnect(self, timeout: float | None = None) -> None:
         self._write({"type": "reconnect", "t": self._ms()})
-        inner_reconnect = getattr(self.inner, "reconnect", None)
-        if callable(inner_reconnect):
-            inner_reconnect()
+        _reconnect_inner(self.inner, timeout)
 
     def close(self, **summary: Any) -> None:
         """Write the ``end`` line (totals plus ``summary``, e.g. ``files=[...]``) and close an owned file."""
