@@ -452,3 +452,33 @@ def test_read_strategy_table(label: str, chip_kw: dict[str, Any], reader_kw: dic
     reader = FileReader(aes_session(chip), **reader_kw)
     assert reader.read_ef(F.DATA_GROUPS[2]) == DG2
     assert (reader.stats.apdus, reader.stats.retries) == (apdus, retries), label
+
+
+@given(drops=st.lists(st.integers(3, 80), min_size=1, max_size=3), aes=st.booleans(),
+       naked=st.sampled_from([None, 0x6987, 0x6988]))
+@settings(max_examples=40, deadline=None)
+def test_any_interruption_resumes_to_the_exact_file(drops: list[int], aes: bool, naked: int | None) -> None:
+    """Tag losses (or a session-killing naked SW) anywhere: re-authenticate, resume, same bytes."""
+    chip = make_chip()
+    faults = FaultyTransport(chip, chip_session=lambda: chip.session)
+
+    def new_session() -> SecureMessagingTransport:
+        return aes_session(chip, faults) if aes else bac_session(faults)
+
+    reader = FileReader(new_session())
+    out = None
+    for n in [*drops, None]:
+        if n is not None:
+            if naked is None:
+                faults.drop_after = faults.count + n
+            else:
+                faults.naked_sw = {faults.count + n: naked}
+        try:
+            out = reader.read_ef(F.DATA_GROUPS[2])
+            break
+        except (CardRemovedError, SecureMessagingError):
+            faults.reconnect()
+            chip.reset()
+            reader.resume(new_session())
+    assert out == DG2
+    assert sum(le for ins, _, le in chip.reads) >= len(DG2)
