@@ -412,3 +412,35 @@ def test_transport_link_loss_kills_session() -> None:
     with pytest.raises(TransportError):
         t.transmit(H("00B0000004"))
     assert not term.usable
+
+
+def test_aes_cmac_rfc4493() -> None:
+    """RFC 4493 §4 examples (AES-128)."""
+    key = H("2B7E151628AED2A6ABF7158809CF4F3C")
+    assert P.aes_cmac(key, b"") == H("BB1D6929E95937287FA37D129B756746")
+    assert P.aes_cmac(key, H("6BC1BEE22E409F96E93D7E117393172A")) == H("070A16B46B4D4144F79BDD9DD04A287C")
+
+
+def test_retail_mac_single_block_is_ede() -> None:
+    """With one block, ISO 9797-1 alg. 3 is E_K1(D_K2(E_K1(x))): two-key 3DES-EDE of that block."""
+    key = H("7962D9ECE03D1ACD4C76089DCE131543")
+    block = H("0102030405068000")
+    assert P.retail_mac(key, block, padded=True) == P.des3_cbc_encrypt(key, block)
+    assert P.retail_mac(key, H("010203040506")) == P.des3_cbc_encrypt(key, block)
+
+
+def test_primitive_argument_checks() -> None:
+    with pytest.raises(ValueError):
+        P.retail_mac(bytes(8), bytes(8))
+    with pytest.raises(ValueError):
+        P.des3_cbc_encrypt(bytes(16), bytes(7))
+    with pytest.raises(ValueError):
+        P.aes_ecb_block(bytes(16), bytes(8))
+    with pytest.raises(ValueError):
+        P.aes_cbc_encrypt(bytes(20), bytes(16), bytes(16))
+    with pytest.raises(ValueError):
+        P.block_size("DES")
+    with pytest.raises(ValueError):
+        SMSession(bytes(16), bytes(16), "AES-256")
+    with pytest.raises(ValueError):
+        SMSession(bytes(16), bytes(16), "3DES", ssc=1 << 64)
