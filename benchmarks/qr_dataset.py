@@ -38,7 +38,7 @@ import numpy as np
 import segno
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-GENERATOR_VERSION = 6  # bump when the images change, so cached sets are remade
+GENERATOR_VERSION = 7  # bump when the images change, so cached sets are remade
 
 CATEGORIES = (
     "clean", "rotation", "perspective", "blur", "motion_blur", "low_res", "jpeg", "glare", "shadow",
@@ -191,6 +191,7 @@ def draw_card(payload: str, generation: str, rng: random.Random) -> Image.Image:
             draw.text((4 * DPMM, (38 + 4.5 * i) * DPMM), text, font=mono, fill=(15, 15, 15))
     qr = qr_image(payload, qr_px).convert("RGB")
     card.paste(qr, qr_pos)
+    card.info["qr_centre"] = (qr_pos[0] + qr_px / 2, qr_pos[1] + qr_px / 2)  # for aiming glare and shadow
     return card
 
 
@@ -222,11 +223,20 @@ def _background(size: tuple[int, int], rng: random.Random, *, busy: bool) -> Ima
 
 def _place(card: Image.Image, scene: Image.Image, card_width: int, angle: float,
            centre: tuple[int, int]) -> Image.Image:
+    """Paste the card, scaled and turned, centred at ``centre``; ``info["qr_centre"]`` says where its QR
+    ended up in the scene."""
     scale = card_width / card.width
+    width, height = card.size
+    qx, qy = card.info.get("qr_centre", (width / 2, height / 2))
     card = card.resize((card_width, max(1, round(card.height * scale))), Image.Resampling.LANCZOS)
     rgba = card.convert("RGBA").rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
     out = scene.copy()
     out.paste(rgba, (centre[0] - rgba.width // 2, centre[1] - rgba.height // 2), rgba)
+    # Pillow turns counter-clockwise on screen (y down): (dx, dy) -> (dx cos + dy sin, -dx sin + dy cos)
+    dx, dy = (qx - width / 2) * scale, (qy - height / 2) * scale
+    a = math.radians(angle)
+    out.info["qr_centre"] = (centre[0] + dx * math.cos(a) + dy * math.sin(a),
+                             centre[1] - dx * math.sin(a) + dy * math.cos(a))
     return out
 
 
@@ -306,13 +316,6 @@ def _jpeg(img: Image.Image, quality: int) -> Image.Image:
     return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
 
 
-def _qr_centre(card_img_size: tuple[int, int], generation: str,
-               photo_size: tuple[int, int]) -> tuple[float, float]:
-    """Rough QR centre in a default ``_photo`` (for aiming glare and shadows at the code)."""
-    fx = 0.72 if generation == "cccd" else 0.28
-    return (photo_size[0] * (0.5 + (fx - 0.5) * 0.62), photo_size[1] * 0.42)
-
-
 def degrade(card: Image.Image, category: str, level: float, generation: str, rng: random.Random,
             decoy: str | None = None) -> Image.Image:
     lv = level
@@ -335,10 +338,10 @@ def degrade(card: Image.Image, category: str, level: float, generation: str, rng
         return _jpeg(_photo(card, rng, card_width=700), round(30 - 26 * lv))
     if category == "glare":
         photo = _photo(card, rng)
-        return _light(photo, rng, glare=0.35 + 0.65 * lv, near=_qr_centre(card.size, generation, photo.size))
+        return _light(photo, rng, glare=0.35 + 0.65 * lv, near=photo.info["qr_centre"])
     if category == "shadow":
         photo = _photo(card, rng)
-        return _light(photo, rng, shadow=0.35 + 0.55 * lv, near=_qr_centre(card.size, generation, photo.size))
+        return _light(photo, rng, shadow=0.35 + 0.55 * lv, near=photo.info["qr_centre"])
     if category == "noise":
         return _noise(_photo(card, rng), 15 + 75 * lv, rng)
     if category == "clutter":
