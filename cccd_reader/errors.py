@@ -203,4 +203,6 @@ class ReadError(CCCDError):
         self.partial = partial
 
 
-__all__ = [name for name, obj in list(globals().items()) if isinstance(obj, type) and issubclass(obj, CCCDError)]
+__all__ = [
+    name for name, obj in list(globals().items()) if isinstance(obj, type) and issubclass(obj, CCCDError)
+]

@@ -75,7 +75,10 @@ class MRZ:
     check_results: dict[str, bool] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:  # no personal data in reprs
-        return f"MRZ(document_type={self.document_type!r}, issuing_state={self.issuing_state!r}, valid={self.valid})"
+        return (
+            f"MRZ(document_type={self.document_type!r}, issuing_state={self.issuing_state!r}, "
+            f"valid={self.valid})"
+        )
 
     @property
     def valid(self) -> bool:
@@ -138,7 +141,9 @@ class MRZ:
             "personal_id_number": self.personal_id_number,
             "date_of_birth": dob.isoformat() if dob else self.date_of_birth_raw,
             "sex": self.sex,
-            "date_of_expiry": None if self.no_expiry else (doe.isoformat() if doe else self.date_of_expiry_raw),
+            "date_of_expiry": (
+                None if self.no_expiry else (doe.isoformat() if doe else self.date_of_expiry_raw)
+            ),
             "nationality": self.nationality,
             "primary_identifier": self.primary_identifier,
             "secondary_identifier": self.secondary_identifier,
@@ -277,7 +282,7 @@ def _parse_td23(lines: list[str], kind: str) -> MRZ:
     }
     if kind == "TD3":
         # an all-filler personal number may carry '<' or '0' as its check digit
-        checks["optional_data"] = opt_check == "<" and not _strip(opt) or _digit_ok(opt, opt_check)
+        checks["optional_data"] = (opt_check == "<" and not _strip(opt)) or _digit_ok(opt, opt_check)
     del width
     return MRZ(
         document_type=kind,

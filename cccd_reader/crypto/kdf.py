@@ -27,9 +27,9 @@ def kdf(secret: bytes, counter: int, cipher: Cipher | str) -> bytes:
     """Derive a key of the size ``cipher`` needs from a shared secret and a counter (1 enc, 2 mac, 3 PACE)."""
     c = counter.to_bytes(4, "big")
     if cipher == "3DES":
-        return adjust_des_parity(hashlib.sha1(secret + c).digest()[:16])
+        return adjust_des_parity(hashlib.sha1(secret + c).digest()[:16])  # noqa: S324 (ICAO 9303-11 mandates SHA-1)
     if cipher == "AES-128":
-        return hashlib.sha1(secret + c).digest()[:16]
+        return hashlib.sha1(secret + c).digest()[:16]  # noqa: S324 (ICAO 9303-11 mandates SHA-1)
     if cipher in ("AES-192", "AES-256"):
         return hashlib.sha256(secret + c).digest()[: KEY_LENGTHS[cipher]]
     raise ValueError(f"unknown cipher {cipher!r}")
