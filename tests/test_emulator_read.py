@@ -203,3 +203,13 @@ def test_samples_read_through_nfcpy(name: str) -> None:
     assert record.complete, record.error
     _check_identity(record, card.persona)
     assert record.security.verdict == "genuine"
+
+
+def test_authentication_protocols_need_the_right_channel() -> None:
+    card = load_sample("an")
+    card.transmit(bytes.fromhex("00A4040C07A0000002471001"))
+    # Active Authentication before any session: security status not satisfied
+    assert card.transmit(bytes.fromhex("00880000081122334455667788") + b"\x00") == bytes.fromhex("6982")
+    # Chip Authentication before any session, likewise
+    mse = bytes.fromhex("002241A40F800A04007F00070202030202840100")
+    assert card.transmit(mse)[-2:] == bytes.fromhex("6982")

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cccd_reader.emulator import build_card, load_persona, load_sample, sample_names
 from cccd_reader.emulator.persona import Persona, card_keys, persona_from_dict, rsa_key_from_seed
@@ -305,3 +307,31 @@ def test_dates_follow_the_expiry_law_for_every_sample() -> None:
         p = sample_persona(name)
         assert card_expiry(p.date_of_birth, p.issue_date) == p.expiry_date, name
         assert p.issue_date <= dt.date(2026, 1, 1)
+
+
+# --- totality of the persona reader ---
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 40) | st.text(max_size=12),
+    lambda children: (st.lists(children, max_size=4)
+                      | st.dictionaries(st.text(max_size=6), children, max_size=4)),
+    max_leaves=12,
+)
+_KEYS = st.sampled_from(["label", "generation", "dg13", "profile", "keys", "qr_overrides", "can", "mrz_name",
+                         "portrait", "schema"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_KEYS, _JSON, max_size=5), st.dictionaries(st.sampled_from(
+    ["pace", "chip_authentication", "active_authentication", "max_response", "select_mf", "sod",
+     "eac_data_groups", "atr", "bac"]), _JSON, max_size=3))
+def test_any_persona_json_gives_a_persona_or_an_input_error(mutation: dict[str, Any],
+                                                           profile: dict[str, Any]) -> None:
+    base = json.loads(_persona_json(facts_persona()))
+    base["profile"] = profile
+    base.update(mutation)
+    try:
+        persona = persona_from_dict(base)
+    except InputError:
+        return
+    assert isinstance(persona, Persona) and persona.mrz_lines()

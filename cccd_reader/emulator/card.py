@@ -118,9 +118,15 @@ class ProtocolResponder:
         if not self.chip.handles(cmd):
             return None
         if self._secure is not None and secure != self._secure:
-            return b"", SW_CONDITIONS
+            return self._wrong_channel(secure)
         resp = self.chip.respond(cmd)
         return resp.data, resp.sw
+
+    @staticmethod
+    def _wrong_channel(secure: bool) -> tuple[bytes, int]:
+        # Chip/Active Authentication outside a session: security status not satisfied (6982);
+        # BAC or PACE sent under secure messaging: conditions of use not satisfied (6985)
+        return b"", (SW_CONDITIONS if secure else SW_SECURITY)
 
     def session(self) -> SecureSession | None:
         current = getattr(self.chip, self._session_attr, None)
@@ -172,7 +178,7 @@ class SteppedProtocolResponder(ProtocolResponder):
         if not self._claims(cmd):
             return None
         if self._secure is not None and secure != self._secure:
-            return b"", SW_CONDITIONS
+            return self._wrong_channel(secure)
         chip = cast(StepChip, self.chip)
         resp = chip.process(cmd)
         if cmd.ins == INS_MSE:

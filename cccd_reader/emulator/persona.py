@@ -401,7 +401,19 @@ def _dg13_value(number: int, value: Any) -> DG13Value:
 
 
 def persona_from_dict(data: Mapping[str, Any], *, folder: Path | None = None) -> Persona:
-    """Validate a decoded persona file. Messages name the field, never its value."""
+    """Validate a decoded persona file. Messages name the field, never its value.
+
+    Total: whatever JSON value is given, the result is a :class:`Persona` or an :class:`InputError`.
+    """
+    try:
+        return _persona_from_dict(data, folder)
+    except InputError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, OverflowError):
+        raise InputError("persona: a value has the wrong type or shape (see docs/emulator.md)") from None
+
+
+def _persona_from_dict(data: Mapping[str, Any], folder: Path | None) -> Persona:
     if not isinstance(data, Mapping):
         raise _err("the file holds one JSON object", "top level")
     unknown = set(data) - _TOP_KEYS
