@@ -214,8 +214,6 @@ class CardProfile:
     mf_files_in_app: bool = True
     protect_errors: bool = True
     access_control: bool = True
-    bac: bool = True
-    pace: bool = True
     atr: bytes | None = None
 
     def __post_init__(self) -> None:

@@ -132,8 +132,6 @@ class ChipProfile:
             select_mf_sw=self.select_mf_sw,
             eof_warning=self.eof_warning,
             protect_errors=self.protect_errors,
-            bac=self.bac,
-            pace=self.pace is not None,
             atr=self.atr,
         )
 
