@@ -424,3 +424,12 @@ def _shared_card() -> VirtualCard:
     if not _CARD:
         _CARD.append(bac_card())
     return _CARD[0]
+
+
+def test_public_names_resolve() -> None:
+    import cccd_reader
+    import cccd_reader.emulator as emu
+
+    for name in emu.__all__:
+        assert getattr(emu, name) is not None
+    assert cccd_reader.VirtualCard is VirtualCard

@@ -19,13 +19,18 @@ from .filesystem import EMRTD_AID, Access, ElementaryFile, FileSystem
 _LAZY: dict[str, str] = {
     "Persona": "cccd_reader.emulator.persona",
     "CardKeys": "cccd_reader.emulator.persona",
-    "PersonalizedCard": "cccd_reader.emulator.persona",
+    "CardImage": "cccd_reader.emulator.persona",
+    "ChipProfile": "cccd_reader.emulator.persona",
+    "DocumentSigner": "cccd_reader.emulator.persona",
+    "persona_from_dict": "cccd_reader.emulator.persona",
     "load_persona": "cccd_reader.emulator.persona",
     "build_card": "cccd_reader.emulator.persona",
     "load_sample": "cccd_reader.emulator.samples",
     "sample_names": "cccd_reader.emulator.samples",
     "sample_card": "cccd_reader.emulator.samples",
     "sample_trust_anchor": "cccd_reader.emulator.samples",
+    "sample_persona": "cccd_reader.emulator.samples",
+    "draw_portrait": "cccd_reader.emulator.samples",
 }
 
 __all__ = [

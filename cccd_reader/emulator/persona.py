@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import hashlib
 import json
 import math
 import unicodedata
@@ -875,8 +874,3 @@ def build_card(persona: Persona | str | Path, *, signer: DocumentSigner | None =
     card.persona = persona
     card.image = image
     return card
-
-
-def persona_digest(persona: Persona) -> str:
-    """A short fingerprint of what a persona encodes (for trace file names; reveals nothing)."""
-    return hashlib.sha256(json.dumps(persona.qr_fields(), ensure_ascii=False).encode()).hexdigest()[:12]
