@@ -90,3 +90,9 @@ def test_demo_works_from_the_package_data_alone(tmp_path: Path, monkeypatch: pyt
     finally:
         samples.sample_signer.cache_clear()
     assert code == 0 and json.loads(out)["security"]["verdict"] == "genuine"
+
+
+def test_unwritable_portrait_path_is_a_warning_not_a_crash(tmp_path: Path) -> None:
+    code, out = run("--portrait", str(tmp_path / "missing-dir" / "p.jpg"))
+    assert code == 0
+    assert "could not be saved" in out and "GENUINE" in out

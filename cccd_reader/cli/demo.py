@@ -60,7 +60,12 @@ def _save_portrait(record: Any, portrait: str | None) -> Path | None:
     target = Path(portrait or DEFAULT_PORTRAIT)
     if target.suffix == "":
         target = target.with_suffix(".jpg")
-    return Path(record.portrait.save(target))
+    try:
+        return Path(record.portrait.save(target))
+    except OSError as exc:
+        click.echo(f"cccd-read: warning: the portrait could not be saved to {target} ({exc.strerror})",
+                   err=True)
+        return None
 
 
 @click.command("demo")
