@@ -702,3 +702,15 @@ def test_zbar_without_binary_mode_keeps_only_undoable_guesses() -> None:
     assert old.decode(qr_pil("Hàng Lê", scale=5)) == ["Hàng Lê"]
     assert old.decode(qr_pil("Tuấn", scale=5)) == []
     assert old.decode(qr_pil("plain ASCII", scale=5)) == ["plain ASCII"]
+
+
+def test_deblur_separates_modules_that_sharpening_cannot() -> None:
+    """4 px modules under a Gaussian blur of σ 2.5: unreadable as is and after unsharp masking."""
+    from PIL import ImageFilter
+
+    blurred = qr_pil(PAYLOAD_DEPS, scale=4).filter(ImageFilter.GaussianBlur(2.5))
+    zxing = qrbackends.get_backend("zxing")
+    assert zxing.decode(blurred) == []
+    assert zxing.decode(qrpre.sharpen(blurred)) == []
+    assert zxing.decode(qrpre.deblur(blurred)) == [PAYLOAD_DEPS]
+    assert decode_qr_image(blurred, timeout=None) == [PAYLOAD_DEPS]

@@ -21,8 +21,8 @@ The cascade (``preprocess=True``)
        decodes whatever any single backend decodes, and costs no more than the fastest one on the easy
        images, which end at step 1;
     3. the variants of :func:`cccd_reader.qr.preprocess.variants` (upscale, Otsu and adaptive thresholds,
-       CLAHE / equalisation, sharpening, median filter, downscale, morphology, a 45° turn, crops), each
-       decoded by the preferred backend.
+       CLAHE / equalisation, sharpening, median filter, downscale, morphology, deblurring, a 45° turn,
+       crops), each decoded by the preferred backend.
 
     It stops at the first step that finds a QR (for ``read_qr_image``: a CCCD payload). Step 1 always
     runs; before every later step the deadline ``timeout`` seconds after the image was loaded is checked,

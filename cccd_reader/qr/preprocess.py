@@ -7,8 +7,9 @@ of a large scene (crops of the likely regions, upscaled). Each variant answers o
 in :mod:`cccd_reader.qr.image` tries them in this order and stops at the first that decodes, so the cheap,
 most often useful ones come first.
 
-Everything works with Pillow alone. When OpenCV is installed, CLAHE (contrast-limited adaptive histogram
-equalisation) replaces Pillow's global equalisation, which over-amplifies glare.
+Everything but the deblurring step works with Pillow alone. When OpenCV is installed, CLAHE
+(contrast-limited adaptive histogram equalisation) replaces Pillow's global equalisation, which
+over-amplifies glare; the deblurring step (an FFT) needs numpy, which comes with OpenCV.
 """
 
 from __future__ import annotations
@@ -99,6 +100,32 @@ def sharpen(image: Image.Image) -> Image.Image:
     return image.filter(ImageFilter.UnsharpMask(radius=2, percent=200, threshold=0))
 
 
+def deblur(image: Image.Image, *, sigma: float = 2.5, noise: float = 0.01) -> Image.Image:
+    """Wiener deconvolution for a Gaussian blur of ``sigma`` px (a slightly out-of-focus photo).
+
+    Unsharp masking only steepens edges; when blur has merged neighbouring modules, dividing the
+    spectrum by the blur's transfer function (damped by ``noise`` so sensor noise is not amplified
+    without bound) separates them again. Needs numpy (installed with OpenCV).
+    """
+    np: Any = importlib.import_module("numpy")
+    pixels = np.asarray(image, dtype=np.float32) / 255.0
+    height, width = pixels.shape
+    fy = np.fft.fftfreq(height)[:, None]
+    fx = np.fft.rfftfreq(width)[None, :]
+    transfer = np.exp(-2.0 * (np.pi**2) * (sigma**2) * (fx**2 + fy**2))
+    spectrum = np.fft.rfft2(pixels) * transfer / (transfer * transfer + noise)
+    restored = np.fft.irfft2(spectrum, s=pixels.shape)
+    return Image.fromarray(np.clip(restored * 255.0, 0, 255).astype(np.uint8))
+
+
+def _have_numpy() -> bool:
+    try:
+        importlib.import_module("numpy")
+    except ImportError:
+        return False
+    return True
+
+
 def turn_45(image: Image.Image) -> Image.Image:
     """Some detectors find finder patterns less well at 45°; a second look from there."""
     return image.rotate(45, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
@@ -165,6 +192,8 @@ def variants(image: Image.Image) -> Iterator[Variant]:
     yield "equalize+otsu", lambda: binarize_otsu(equalize(work))
     yield "dilate", lambda: work.filter(ImageFilter.MaxFilter(3))
     yield "erode", lambda: work.filter(ImageFilter.MinFilter(3))
+    if pixels <= UPSCALE_MAX_PIXELS and _have_numpy():  # an FFT of a phone photo: tens of ms
+        yield "deblur", lambda: deblur(work)
     if pixels * 2 <= WORK_MAX_PIXELS:  # turning by 45° with expand up to doubles the area
         yield "rotate-45", lambda: turn_45(work)
     for index, crop_fn in enumerate(_crop_makers(image)):
