@@ -17,9 +17,9 @@ Limits
 
 The cascade (``preprocess=True``)
     1. the preferred backend (zxing-cpp when installed) on the image as given;
-    2. with ``backend="auto"``, every other installed backend on the image as given - so the cascade
-       decodes whatever any single backend decodes, and costs no more than the fastest one on the easy
-       images, which end at step 1;
+    2. with ``backend="auto"``, every other installed backend on the image as given - so, within its
+       timeout, the cascade decodes whatever any single backend decodes, and costs no more than the
+       fastest one on the easy images, which end at step 1;
     3. the variants of :func:`cccd_reader.qr.preprocess.variants` (upscale, Otsu and adaptive thresholds,
        CLAHE / equalisation, sharpening, median filter, downscale, morphology, deblurring, a 45° turn,
        crops), each decoded by the preferred backend.
