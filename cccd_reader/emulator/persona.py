@@ -63,7 +63,7 @@ _PROFILE_KEYS = frozenset({"name", "pace", "bac", "chip_authentication", "active
                            "extended_length", "max_response", "select_mf", "eac_data_groups", "sod",
                            "eof_warning", "protect_errors", "atr", "dg2_encoding", "dg13_parents"})
 _TOP_KEYS = frozenset({"schema", "label", "description", "generation", "dg13", "mrz_name", "can",
-                       "portrait", "qr_overrides", "profile", "keys", "sex_letter"})
+                       "portrait", "qr_overrides", "profile", "keys"})
 
 
 def _err(message: str, field_name: str) -> InputError:
