@@ -342,17 +342,6 @@ class _Link:
         return getattr(self.inner, name)
 
 
-def _link_refuses_extended(transport: Any) -> bool:
-    t: Any = transport
-    for _ in range(8):
-        if t is None:
-            return False
-        if getattr(t, "extended_length", None) is False:
-            return True
-        t = getattr(t, "inner", None)
-    return False
-
-
 def _accepts_timeout(method: Callable[..., Any]) -> bool:
     import inspect
 
@@ -532,6 +521,10 @@ class _Pipeline:
             reader = self._file_reader(self.link)
             try:
                 data = reader.read_file(F.FID_CARD_ACCESS, sfi=F.SFI_CARD_ACCESS, name="EF.CardAccess")
+                if reader.extended_ok is False:
+                    # the card or the reader refused an extended read: do not ask again in this session
+                    # (learned from the answers alone, so a replayed trace makes the same choice)
+                    self.extended_length = False
                 break
             except CardRemovedError:
                 # nothing is authenticated yet: wait for the card and read the (small) file again
@@ -682,15 +675,10 @@ class _Pipeline:
     def _app_reader(self) -> Any:
         """The file reader of the application session: one per read, so what it learned about read sizes
         and the bytes of an interrupted file survive a re-authentication (``resume``)."""
-        if _link_refuses_extended(self.link.inner):
-            # learned the hard way (a reader that cannot carry extended APDUs): do not try again
-            self.extended_length = False
         if self.reader is None:
             self.reader = self._file_reader(self.sm)
         else:
-            self.reader.resume(self.sm)
-            if self.extended_length is False:
-                self.reader.extended = False
+            self.reader.resume(self.sm)  # keeps what it learned (e.g. extended length refused)
         return self.reader
 
     # -- files -------------------------------------------------------------------------------------------
@@ -710,6 +698,15 @@ class _Pipeline:
             except (CardRemovedError, SecureMessagingError) as exc:
                 if reader.partials.get(name):
                     resumed = True
+                if isinstance(exc, SecureMessagingError) and reader.read_limit > 256:
+                    # Secure messaging broke while extended reads were in use. Chips that cannot do
+                    # extended length answer it with a bare 6700 and do not count the command, which
+                    # desynchronises the send sequence counters (peer-readers §4, gmrtd #457): read
+                    # on with short APDUs after re-authenticating.
+                    reader.extended = False
+                    self.extended_length = False
+                    self.record.warnings.append("extended-length reads broke secure messaging; "
+                                                "reading on with short reads")
                 self.recover("files", exc)
                 continue
             if resumed:

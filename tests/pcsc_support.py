@@ -204,23 +204,38 @@ class PCSCReader:
     card: SwitchableCard = field(default_factory=SwitchableCard)
 
     def use(self, card: Any) -> str:
-        self.bridge.insert()
+        """Put ``card`` on the reader. pcscd reads the ATR only when a card is inserted, so a card with
+        another ATR than the one pcscd reports is inserted for real (taken away, then put back)."""
+        new_atr = bytes(getattr(card, "atr", b"") or bytes.fromhex("3B80800101"))
+        if self.current_atr() not in (None, new_atr):
+            self.bridge.remove()
+            self.wait_present(present=False)
         self.card.current = card
+        self.bridge.insert()
         power_on = getattr(card, "power_on", None)
         if callable(power_on):
             power_on()
         self.bridge.on_apdu = None
         return self.name
 
-    def wait_present(self, timeout: float = 10.0) -> None:
+    def current_atr(self) -> bytes | None:
+        from cccd_reader.transport.pcsc import list_readers
+
+        for r in list_readers():
+            if r.name == self.name and r.card_present:
+                return r.atr
+        return None
+
+    def wait_present(self, timeout: float = 10.0, *, present: bool = True) -> None:
         from cccd_reader.transport.pcsc import list_readers
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(r.name == self.name and r.card_present for r in list_readers()):
+            if any(r.name == self.name and r.card_present for r in list_readers()) == present:
                 return
             time.sleep(0.05)
-        pytest.fail(f"{self.name}: the virtual card did not appear within {timeout} s")
+        what = "appear" if present else "go away"
+        pytest.fail(f"{self.name}: the virtual card did not {what} within {timeout} s")
 
 
 @contextlib.contextmanager

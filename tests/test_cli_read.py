@@ -140,7 +140,7 @@ def test_every_sample_through_pcscd_pace_and_bac(pcsc_reader, tmp_path, name):
 
     # the recorded trace replays without a card
     replay = run("replay", str(trace), "--qr-text", payload, "--json", "--report-only")
-    assert json.loads(replay.stdout)["identity"] == data["identity"]
+    assert json.loads(replay.stdout)["identity"] == data["identity"], replay.stderr
 
 
 @pytest.mark.pcsc

@@ -349,3 +349,14 @@ def test_partial_dates_on_the_chip_match_a_full_printed_date():
     assert _same_date(dt.date(1990, 3, 15), PartialDate(1990, None, None))
     assert not _same_date(dt.date(1991, 3, 15), PartialDate(1990, None, None))
     assert _same_date(dt.date(1990, 3, 15), dt.date(1990, 3, 15))
+
+
+def test_card_without_extended_length_behind_a_stale_atr():
+    # "mai" cannot do extended length, but the reader is told it can (a stale ATR, as a PC/SC reader may
+    # report after a card swap): the bare 6700 breaks secure messaging once, then short reads finish
+    card = load_sample("mai")
+    rec = read_card(card, parse_qr_payload(sample_qr_payload("mai")), random_bytes=SeededRandom("t"),
+                    extended_length=True)
+    assert rec.complete
+    assert rec.files["DG2"] == card.image.data_groups[2]
+    assert rec.stats.recoveries == 1
