@@ -213,3 +213,10 @@ def test_authentication_protocols_need_the_right_channel() -> None:
     # Chip Authentication before any session, likewise
     mse = bytes.fromhex("002241A40F800A04007F00070202030202840100")
     assert card.transmit(mse)[-2:] == bytes.fromhex("6982")
+
+
+def test_unknown_dg13_entries_survive_the_read() -> None:
+    card = load_sample("mai")
+    record = _read(card, card)
+    assert record.identity.extra[17] == ("Dữ liệu mở rộng",)
+    assert record.identity.extra[16] == (card.persona.dg13[16],)
