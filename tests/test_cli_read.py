@@ -186,3 +186,33 @@ def test_watch_one_json_line_per_card(pcsc_reader):
     assert data["identity"]["id_number"] == parse_qr_payload(payload).id_number
     assert data["portrait"] is None or "image_base64" not in data["portrait"] or \
         data["portrait"]["image_base64"] is None
+
+
+@pytest.mark.nfc
+def test_read_through_nfcpy_udp():
+    from cccd_reader.emulator.nfc_udp import NfcUdpCard
+
+    payload = sample_qr_payload("thao")
+    with NfcUdpCard(load_sample("thao")) as responder:
+        result = run("read", "--nfc", responder.path, "--qr-text", payload, "--json", "--report-only")
+    data = json.loads(result.stdout)
+    _check_record(data, "thao", protocol="PACE", key="CAN")
+
+
+def test_progress_display_renders_every_event():
+    from cccd_reader.cli.read import progress_display
+    from cccd_reader.read import ProgressEvent, read_card
+
+    seen = []
+    with progress_display(True) as on_event:
+        assert on_event is not None
+
+        def both(ev):
+            seen.append(ev)
+            on_event(ev)
+
+        read_card(load_sample("an"), sample_persona("an").can_key(), progress=both)
+        on_event(ProgressEvent("files", "retry", message="card lost: waiting for it to come back"))
+    assert {e.event for e in seen} >= {"start", "done", "bytes"}
+    with progress_display(False) as nothing:
+        assert nothing is None
