@@ -126,3 +126,38 @@ def test_pace_then_protected_reads() -> None:
     assert sm.transmit(H("00A4040C07A0000002471001")) == H("9000")
     assert sm.transmit(CommandAPDU(0, 0xB0, 0x81, 0, le=5).encode()) == H("6103020100") + H("9000")
     assert sm.transmit(CommandAPDU(0, 0xB0, 0x81, 0, le=8).encode()) == H("6103020100") + H("6282")
+
+
+def test_pace_gm_matches_the_bsi_worked_example(vectors: dict[str, Any]) -> None:
+    """BSI TR-03110 worked example (PIN 123456, brainpoolP256r1): the chip's answers carry the printed
+    nonce, mapping and ephemeral keys and authentication token, command by command."""
+    vec = vectors["bsi_eac_worked_example_ecdh"]
+    card_access = H(vec["ef_cardaccess"])
+    infos = parse_card_access(card_access).pace_infos
+    rb = ScriptedRandom(H(vec["nonce_s"]), H(vec["chip_mapping_private_key"]),
+                        H(vec["chip_ephemeral_private_key"]))
+
+    def factory() -> PACEChip:
+        return PACEChip(infos, passwords={3: vec["password_pin"].encode()}, random_bytes=rb)
+
+    fs = FileSystem.from_lds(card_access=card_access, com=H("60145F0104303130375F36063034303030305C026175"),
+                             sod=H("7703020100"), data_groups={1: H("6103020100")})
+    card = VirtualCard(fs, responders=[SteppedProtocolResponder("PACE", factory, mse=(0xC1, 0xA4))],
+                       random_bytes=rb)
+    oid = H("060A04007F00070202040202")[2:]
+
+    def ga(tag: int, value: bytes, last: bool = False) -> bytes:
+        inner = bytes([tag]) + bytes([len(value)]) + value if value else b""
+        data = b"\x7C" + bytes([len(inner)]) + inner
+        return bytes([0x00 if last else 0x10, 0x86, 0, 0, len(data)]) + data + b"\x00"
+
+    assert card.transmit(H("0022C1A40F800A") + oid + H("830103")) == H("9000")
+    resp = card.transmit(H("10860000027C0000"))
+    assert resp == H("7C128010") + H(vec["encrypted_nonce_z"]) + H("9000")
+    resp = card.transmit(ga(0x81, H(vec["terminal_mapping_public_key"])))
+    assert resp == H("7C438241") + H(vec["chip_mapping_public_key"]) + H("9000")
+    resp = card.transmit(ga(0x83, H(vec["terminal_ephemeral_public_key"])))
+    assert resp == H("7C438441") + H(vec["chip_ephemeral_public_key"]) + H("9000")
+    resp = card.transmit(ga(0x85, H(vec["t_pcd_ifd"]), last=True))
+    assert resp == H("7C0A8608") + H(vec["t_picc_ic"]) + H("9000")
+    assert rb.remaining == 0 and card.authenticated_via == "PACE"
