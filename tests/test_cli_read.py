@@ -216,3 +216,37 @@ def test_progress_display_renders_every_event():
     assert {e.event for e in seen} >= {"start", "done", "bytes"}
     with progress_display(False) as nothing:
         assert nothing is None
+
+
+@pytest.mark.pcsc
+def test_watch_reads_cards_one_after_another(pcsc_reader):
+    import threading
+    import time
+
+    first, second = load_sample("an"), load_sample("tho")
+    payloads = sample_qr_payload("an") + "\n" + sample_qr_payload("tho") + "\n"
+
+    def desk_clerk():
+        # wait until the first card has been read (its APDU count stops moving), then swap the cards
+        last, still = -1, 0.0
+        while still < 0.6:
+            time.sleep(0.1)
+            count = first.apdu_count
+            still = still + 0.1 if count == last and count > 10 else 0.0
+            last = count
+        pcsc_reader.bridge.remove()
+        pcsc_reader.wait_present(present=False)
+        pcsc_reader.card.current = second
+        second.power_on()
+        pcsc_reader.bridge.insert()
+
+    with card_on(pcsc_reader, first):
+        clerk = threading.Thread(target=desk_clerk, daemon=True)
+        clerk.start()
+        result = run("watch", "--reader", pcsc_reader.name, "--qr-stdin", "--json", "--count", "2",
+                     input=payloads)
+        clerk.join(10)
+    lines = [json.loads(ln) for ln in result.stdout.splitlines() if ln.strip()]
+    expected = [parse_qr_payload(sample_qr_payload(n)).id_number for n in ("an", "tho")]
+    assert [d["identity"]["id_number"] for d in lines] == expected
+    assert all(d["complete"] for d in lines)
