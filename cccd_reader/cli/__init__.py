@@ -7,7 +7,7 @@ Exit codes (documented in docs/cli.md):
 ==  =========================================================
 0   success
 1   verification failed (chip data not genuine / mismatch)
-2   bad input (QR payload, MRZ, key, file, usage)
+2   bad input (QR payload, MRZ, key, file, usage; a QR backend that is not installed)
 3   no reader found / PC/SC service not running
 4   no card presented in time
 5   access denied (wrong CAN / MRZ data)
@@ -41,6 +41,7 @@ EXIT_READER_BUSY = 8
 _EXIT_BY_ERROR: list[tuple[type[BaseException], int]] = [
     (errors.InputError, EXIT_BAD_INPUT),
     (errors.QRNotFoundError, EXIT_BAD_INPUT),
+    (errors.QRBackendUnavailable, EXIT_BAD_INPUT),
     (errors.ReaderNotFoundError, EXIT_NO_READER),
     (errors.NoCardError, EXIT_NO_CARD),
     (errors.AccessDenied, EXIT_ACCESS_DENIED),
