@@ -8,12 +8,13 @@
 #
 # Needs pcscd and the vpcd driver (apt-get install --no-install-recommends pcscd vsmartcard-vpcd, or
 # drivers/setup-dev.sh) and root to start pcscd. There is one pcscd per machine; vpcd offers two slots,
-# TCP 35963 ("Virtual PCD 00 00") and 35964 ("Virtual PCD 00 01"): VPCD_PORT=35964 uses the second.
+# TCP 35963 ("Virtual PCD 00 00") and 35964 ("Virtual PCD 00 01"): the first free one is used (the
+# tests lock slots the same way), VPCD_PORT=35964 asks for the second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SAMPLE="${1:-an}"
-PORT="${VPCD_PORT:-35963}"
+PORT="${VPCD_PORT:-}"
 PYTHON="${PYTHON:-python3}"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 
@@ -43,6 +44,22 @@ if ! readers_ready; then
   readers_ready || { echo "setup-virtual-reader: pcscd did not list the Virtual PCD readers" >&2; exit 3; }
 fi
 
+# hold the slot's lock (the same one the PC/SC tests take) so that two cards never share a slot
+if command -v flock >/dev/null 2>&1; then
+  for candidate in ${PORT:-35963 35964}; do
+    exec 9>"/tmp/cccd-reader-vpcd-$candidate.lock"
+    if flock -n 9; then PORT=$candidate; break; fi
+    exec 9>&-
+    PORT=""
+  done
+  if [ -z "$PORT" ]; then
+    echo "setup-virtual-reader: the vpcd slot(s) are in use (tests running?); try again later" >&2
+    exit 8
+  fi
+fi
+PORT="${PORT:-35963}"
+SLOT=$((PORT - 35963))
+
 BRIDGE=""
 cleanup() {
   trap - EXIT INT TERM
@@ -53,6 +70,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 echo "PC/SC readers: $("$PYTHON" -c 'from smartcard.System import readers; print(", ".join(map(str, readers())))')"
+echo "the sample card goes on \"Virtual PCD 00 0$SLOT\""
 # in the background and waited for, so that a TERM/INT to this script stops the bridge and pcscd at once
 "$PYTHON" -m cccd_reader.emulator.vpcd --sample "$SAMPLE" --port "$PORT" &
 BRIDGE=$!
