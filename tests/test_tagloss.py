@@ -300,3 +300,20 @@ def test_another_persons_card_coming_back_is_a_read_error():
     assert "different card" in str(info.value)
     for name, data in info.value.partial.files.items():
         assert load_sample(SAMPLE).files.file(name).data == data
+
+
+def test_drop_at_every_apdu_index_with_bac():
+    from cccd_reader.emulator.samples import sample_persona
+
+    key = sample_persona(SAMPLE).mrz_key()
+    clean_card = Counting(load_sample(SAMPLE))
+    ref = read_card(clean_card, key, access="bac", random_bytes=SeededRandom("bac"))
+    assert ref.security.access_protocol == "BAC"
+    for index in range(len(clean_card.commands)):
+        link = FaultyTransport(load_sample(SAMPLE), drop_after=index)
+        rec = read_card(link, key, access="bac", random_bytes=SeededRandom(f"bac/{index}"))
+        assert rec.stats.recoveries >= 1, index
+        assert rec.files == ref.files, index
+        assert rec.security.access_protocol == "BAC"
+        for attr in ("chip_auth", "active_auth", "passive_auth", "hashes_ok"):
+            assert getattr(rec.security, attr) == getattr(ref.security, attr), (index, attr)
