@@ -220,3 +220,22 @@ def test_unknown_dg13_entries_survive_the_read() -> None:
     record = _read(card, card)
     assert record.identity.extra[17] == ("Dữ liệu mở rộng",)
     assert record.identity.extra[16] == (card.persona.dg13[16],)
+
+
+def test_general_authenticate_goes_to_the_protocol_set_up_last() -> None:
+    """PACE set up but abandoned, then Chip Authentication set up: GA belongs to Chip Authentication."""
+    from cccd_reader.crypto.sm import SecureMessagingTransport
+    from cccd_reader.protocols.chip_auth import perform_chip_auth
+    from cccd_reader.protocols.pace import perform_pace
+
+    card = load_sample("an")
+    pace = perform_pace(card, card.persona.can_key(), card_access=card.files.file("EF.CardAccess").data,
+                        random_bytes=SeededRandom("t"))
+    sm = SecureMessagingTransport(card, pace.session)
+    sm.transmit(bytes.fromhex("00A4040C07A0000002471001"))
+    # a PACE MSE:Set AT under SM is accepted by the chip, then abandoned
+    assert sm.transmit(bytes.fromhex("0022C1A40F800A04007F00070202040202830102")) == bytes.fromhex("9000")
+    result = perform_chip_auth(sm, card.image.data_groups[14], random_bytes=SeededRandom("ca"))
+    after = SecureMessagingTransport(card, result.session)
+    com = card.image.files.file("EF.COM").data
+    assert after.transmit(bytes.fromhex("00B09E0004")) == com[:4] + b"\x90\x00"

@@ -191,6 +191,10 @@ class SteppedProtocolResponder(ProtocolResponder):
         super().reset()
         self._active = False
 
+    def release(self) -> None:
+        """Another protocol's MSE:Set AT was accepted: GENERAL AUTHENTICATE is no longer ours."""
+        self._active = False
+
 
 @dataclass(frozen=True)
 class CardProfile:
@@ -495,6 +499,10 @@ class VirtualCard:
             except CCCDError:
                 answer = (b"", SW_CONDITIONS)
             if answer is not None:
+                if ins == INS_MSE and answer[1] == SW_OK:
+                    for other in self.responders:
+                        if other is not responder and isinstance(other, SteppedProtocolResponder):
+                            other.release()
                 if not secure:
                     self._after_protocol_step(had_session=None)
                 return answer
