@@ -49,6 +49,7 @@ from cccd_reader.errors import (
     InputError,
     InstructionNotSupported,
     KeyInputError,
+    NoCardError,
     ParseError,
     PasswordTypeNotSupported,
     ReadError,
@@ -333,10 +334,15 @@ class _Link:
         method = getattr(self.inner, "reconnect", None)
         if not callable(method):
             raise CardRemovedError("the link to the card was lost and this transport cannot reconnect")
-        if _accepts_timeout(method):
-            method(timeout=timeout)
-        else:  # a wrapper (trace, fault injection) whose reconnect takes no timeout
-            method()
+        try:
+            if _accepts_timeout(method):
+                method(timeout=timeout)
+            else:  # a wrapper (trace, fault injection) whose reconnect takes no timeout
+                method()
+        except NoCardError as exc:
+            # after a tag loss "no card" means the card did not come back: report it as the loss it is
+            raise CardRemovedError(f"the card did not come back within {timeout:.0f} s; hold it still on "
+                                   "the reader and read it again") from exc
 
     def __getattr__(self, name: str) -> Any:  # extended_length, atr, ... of the inner transport
         return getattr(self.inner, name)
