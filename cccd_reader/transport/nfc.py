@@ -57,6 +57,11 @@ def open_frontend(path: str) -> Any:
         raise ReaderNotFoundError(f"no nfcpy reader at {path!r} ({exc.strerror or exc})") from exc
     except (ValueError, LookupError) as exc:
         raise ReaderNotFoundError(f"nfcpy cannot open {path!r}: {exc}") from exc
+    except ReaderNotFoundError:
+        raise
+    except Exception as exc:  # libusb missing, a driver module failing to load, ...
+        raise ReaderNotFoundError(f"nfcpy cannot open {path!r} ({exc.__class__.__name__}); "
+                                  "see docs/drivers.md") from exc
 
 
 def list_readers(paths: tuple[str, ...] = ("usb",)) -> list[dict[str, object]]:
