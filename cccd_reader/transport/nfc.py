@@ -184,6 +184,10 @@ class NFCTransport:
         except OSError as exc:
             self._tag = None
             raise TransportError(f"the nfcpy reader failed: {exc.strerror or exc}") from exc
+        except (IndexError, TypeError, ValueError, AttributeError) as exc:
+            # a garbled frame nfcpy could not parse: the link is not usable any more
+            self._tag = None
+            raise CardRemovedError("the link to the card returned a malformed frame (tag lost)") from exc
         if response is None or len(response) < 2:
             self._tag = None
             raise CardRemovedError("the card returned no status word (tag lost)")
