@@ -31,12 +31,15 @@ class NfcUdpCard:
     """Serve ``card`` as a Type 4A tag on ``host:port`` (``port=0`` picks a free port, see ``.port``).
 
     ``fwi`` is the frame waiting integer announced in the ATS: the reader gives up on a silent card after
-    ``4096/13.56 MHz * 2**fwi`` (FWI 10 = 0.3 s), so it sets how fast a tag loss is noticed.
+    ``4096/13.56 MHz * 2**fwi`` (FWI 12 = 1.2 s), so it sets how fast a tag loss is noticed. The card
+    answers from one thread and sends no waiting-time extensions, so the FWT must cover the slowest
+    command (PACE's elliptic-curve steps on a loaded machine); a reader that times out sends R(NAK)
+    and the late answer arrives twice, which nfcpy reports as a protocol error.
     ``remove()`` / ``insert()`` take the card away and back; ``drop_after(n)`` makes the card fall silent
     instead of answering the n-th next command APDU and come back ``away`` seconds later.
     """
 
-    def __init__(self, card: BridgeCard, *, host: str = "127.0.0.1", port: int = 0, fwi: int = 10,
+    def __init__(self, card: BridgeCard, *, host: str = "127.0.0.1", port: int = 0, fwi: int = 12,
                  uid: bytes = bytes.fromhex("08A1B2C3"),
                  on_apdu: Callable[[bytes], None] | None = None) -> None:
         if len(uid) != 4:
