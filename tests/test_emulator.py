@@ -193,6 +193,16 @@ def test_6282_when_fewer_bytes_remain_than_asked() -> None:
     assert resp == data[-10:] + H("9000")
 
 
+def test_exact_le_chip_answers_6cxx() -> None:
+    card = plain_card(exact_le=True)
+    card.transmit(SELECT_AID)
+    data = make_fs().file("DG2").data  # type: ignore[union-attr]
+    card.transmit(H("00B0820001"))
+    off = len(data) - 10
+    assert card.transmit(CommandAPDU(0, 0xB0, off >> 8, off & 0xFF, le=50).encode()) == H("6C0A")
+    assert card.transmit(CommandAPDU(0, 0xB0, off >> 8, off & 0xFF, le=10).encode()) == data[-10:] + H("9000")
+
+
 def test_extended_read_is_capped_by_the_chip_buffer() -> None:
     card = plain_card(max_response=1000)
     card.transmit(SELECT_AID)

@@ -164,9 +164,11 @@ def _variant(profile: dict[str, Any]) -> VirtualCard:
         ({"pace": None}, "BAC", None),
         ({"select_mf": "9000", "extended_length": False, "max_response": 256}, "PACE", "GM"),
         ({"active_authentication": None}, "PACE", "GM"),
+        ({"exact_le": True, "extended_length": False}, "PACE", "GM"),
         ({"chip_authentication": None, "active_authentication": "EC-brainpoolP256r1"}, "PACE", "GM"),
     ],
-    ids=["IM", "CAM", "three-mappings", "bp512", "aes256", "bac-only", "short-apdus", "no-aa", "no-ca-ec-aa"],
+    ids=["IM", "CAM", "three-mappings", "bp512", "aes256", "bac-only", "short-apdus", "no-aa", "exact-le",
+         "no-ca-ec-aa"],
 )
 def test_profile_variants_read_end_to_end(profile: dict[str, Any], access: str, detail: str | None) -> None:
     card = _variant(profile)

@@ -207,7 +207,8 @@ class CardProfile:
     with 6282 (else 9000). ``mf_files_in_app``: EF.CardAccess stays readable by SFI/FID after the
     application is selected. ``protect_errors``: error status words under SM carry DO'99'/DO'8E'.
     ``access_control``: ``False`` makes an unprotected chip (files readable without BAC/PACE), useful to
-    test file reading alone.
+    test file reading alone. ``exact_le``: a short READ BINARY asking for more than the file holds is
+    answered 6Cxx (xx = the bytes left) instead of the bytes and 6282, as some chips do.
     """
 
     name: str = "cccd"
@@ -218,6 +219,7 @@ class CardProfile:
     mf_files_in_app: bool = True
     protect_errors: bool = True
     access_control: bool = True
+    exact_le: bool = False
     atr: bytes | None = None
 
     def __post_init__(self) -> None:
@@ -602,6 +604,8 @@ class VirtualCard:
         else:
             room = budget
         remaining = size - offset
+        if self.profile.exact_le and 0 < remaining < room and not cmd.extended and not odd:
+            return b"", 0x6C00 | (remaining & 0xFF)  # "wrong Le: ask for exactly this many"
         chunk = ef.data[offset : offset + room]
         body = encode_tlv(0x53, chunk) if odd else chunk
         # fewer bytes than asked because the file ends (not because of the buffer): 6282 (ISO 7816-4 §11.1.3)

@@ -61,7 +61,8 @@ _AA_CURVES = {"EC-P256": "secp256r1", "EC-brainpoolP256r1": "brainpoolP256r1",
               "EC-brainpoolP384r1": "brainpoolP384r1"}
 _PROFILE_KEYS = frozenset({"name", "pace", "bac", "chip_authentication", "active_authentication",
                            "extended_length", "max_response", "select_mf", "eac_data_groups", "sod",
-                           "eof_warning", "protect_errors", "atr", "dg2_encoding", "dg13_parents"})
+                           "eof_warning", "protect_errors", "exact_le", "atr", "dg2_encoding",
+                           "dg13_parents"})
 _TOP_KEYS = frozenset({"schema", "label", "description", "generation", "dg13", "mrz_name", "can",
                        "portrait", "qr_overrides", "profile", "keys"})
 
@@ -119,6 +120,7 @@ class ChipProfile:
     sod_hash: str = "sha256"
     eof_warning: bool = True
     protect_errors: bool = True
+    exact_le: bool = False
     atr: bytes | None = None
     dg2_encoding: str = "19794"
     dg13_parents: str = "two"
@@ -131,6 +133,7 @@ class ChipProfile:
             select_mf_sw=self.select_mf_sw,
             eof_warning=self.eof_warning,
             protect_errors=self.protect_errors,
+            exact_le=self.exact_le,
             atr=self.atr,
         )
 
@@ -146,7 +149,7 @@ class ChipProfile:
             kw["name"] = str(data["name"])
         if "pace" in data:
             kw["pace"] = None if data["pace"] is None else _pace_offer(data["pace"])
-        for key in ("bac", "extended_length", "eof_warning", "protect_errors"):
+        for key in ("bac", "extended_length", "eof_warning", "protect_errors", "exact_le"):
             if key in data:
                 if not isinstance(data[key], bool):
                     raise _err("must be true or false", f"profile.{key}")
