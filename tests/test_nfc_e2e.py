@@ -93,3 +93,19 @@ def test_no_card_in_field():
 def test_no_reader_at_path():
     with pytest.raises(ReaderNotFoundError):
         NFCTransport("usb:ffff:ffff", timeout=0.1)
+
+
+def test_slow_card_gets_waiting_time_extensions():
+    import time
+
+    class Slow(PatternCard):
+        def transmit(self, apdu: bytes) -> bytes:
+            time.sleep(0.4)  # far beyond the 4.8 ms frame waiting time announced (FWI 6)
+            return super().transmit(apdu)
+
+    card = Slow()
+    with NfcUdpCard(card, fwi=6) as responder, NFCTransport(responder.path, timeout=5) as t:
+        assert t.transmit(bytes.fromhex("00A4040C07A0000002471001")) == b"\x90\x00"
+        r = t.transmit(bytes.fromhex("00B00000000400"))
+        assert r[:-2] == bytes(i % 251 for i in range(1024))
+    assert len(card.seen) == 2  # each command ran once: no retransmission executed it twice

@@ -247,7 +247,7 @@ def test_drop_through_nfcpy(clean):
     ref, commands = clean
     reads = [i for i, c in enumerate(commands) if c[1] in (0xB0, 0xB1) and c[0] & 0x0C]
     card = load_sample(SAMPLE)
-    with NfcUdpCard(card, fwi=12) as responder, NFCTransport(responder.path, timeout=5) as t:
+    with NfcUdpCard(card, fwi=9) as responder, NFCTransport(responder.path, timeout=5) as t:
         responder.drop_after(reads[4] + 1, away=0.2)
         rec = read_card(t, _key(), random_bytes=SeededRandom("nfc"))
     assert rec.stats.recoveries >= 1

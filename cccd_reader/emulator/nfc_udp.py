@@ -31,15 +31,14 @@ class NfcUdpCard:
     """Serve ``card`` as a Type 4A tag on ``host:port`` (``port=0`` picks a free port, see ``.port``).
 
     ``fwi`` is the frame waiting integer announced in the ATS: the reader gives up on a silent card after
-    ``4096/13.56 MHz * 2**fwi`` (FWI 12 = 1.2 s), so it sets how fast a tag loss is noticed. The card
-    answers from one thread and sends no waiting-time extensions, so the FWT must cover the slowest
-    command (PACE's elliptic-curve steps on a loaded machine); a reader that times out sends R(NAK)
-    and the late answer arrives twice, which nfcpy reports as a protocol error.
+    ``4096/13.56 MHz * 2**fwi`` (FWI 10 = 0.3 s), so it sets how fast a tag loss is noticed. A command
+    that takes the card longer than half of that (PACE's elliptic-curve steps on a loaded machine) is
+    covered with waiting-time extensions, S(WTX), as a real card does.
     ``remove()`` / ``insert()`` take the card away and back; ``drop_after(n)`` makes the card fall silent
     instead of answering the n-th next command APDU and come back ``away`` seconds later.
     """
 
-    def __init__(self, card: BridgeCard, *, host: str = "127.0.0.1", port: int = 0, fwi: int = 12,
+    def __init__(self, card: BridgeCard, *, host: str = "127.0.0.1", port: int = 0, fwi: int = 10,
                  uid: bytes = bytes.fromhex("08A1B2C3"),
                  on_apdu: Callable[[bytes], None] | None = None) -> None:
         if len(uid) != 4:
@@ -110,6 +109,8 @@ class NfcUdpCard:
         self._chain = bytearray()
         self._pending = b""  # response bytes not yet sent (card -> reader chaining)
         self._last_block: bytes | None = None
+        self._work: tuple[_Work, int] | None = None  # a command the card is still working on
+        self._allowance = self.fwt  # how long the reader waits for the current answer
 
     def _power_off(self) -> None:
         self._reset_link()
@@ -181,6 +182,11 @@ class NfcUdpCard:
         self._last_block = bytes([pcb]) + chunk
         return self._last_block
 
+    @property
+    def fwt(self) -> float:
+        """Frame waiting time in seconds, from the FWI announced in the ATS."""
+        return 4096 / 13.56e6 * (1 << self.fwi)
+
     def _block(self, frame: bytes) -> bytes | None:
         pcb = frame[0]
         if pcb & 0xE2 == 0x02:  # I-block
@@ -190,11 +196,13 @@ class NfcUdpCard:
                 self._last_block = bytes([0xA2 | pni])
                 return self._last_block
             apdu, self._chain = bytes(self._chain), bytearray()
-            response = self._apdu(apdu)
-            if response is None:
+            work = self._start(apdu)
+            if work is None:
                 return None
-            self._pending = response
-            return self._send_block(pni)
+            self._work = (work, pni)
+            return self._progress()
+        if pcb & 0xF7 == 0xF2 and self._work is not None:  # S(WTX) response: the reader waits on
+            return self._progress()
         if pcb & 0xF6 == 0xA2:  # R(ACK): the reader wants the next chained block
             if self._pending:
                 return self._send_block(pcb & 1)
@@ -206,7 +214,23 @@ class NfcUdpCard:
             return b"\xc2"
         return None
 
-    def _apdu(self, apdu: bytes) -> bytes | None:
+    def _progress(self) -> bytes:
+        """The answer if the card has it within half a frame waiting time, else a waiting-time
+        extension (S(WTX)) so that a slow command (PACE on a loaded machine) never times the reader out."""
+        assert self._work is not None
+        work, pni = self._work
+        if work.done.wait(self._allowance / 2):
+            self._work = None
+            self._allowance = self.fwt
+            self._pending = work.result
+            return self._send_block(pni)
+        wtxm = max(1, min(59, int(1.0 / self.fwt) + 1))  # up to about a second more each time
+        self._allowance = wtxm * self.fwt
+        self._last_block = bytes([0xF2, wtxm])
+        return self._last_block
+
+    def _start(self, apdu: bytes) -> _Work | None:
+        """Hand the APDU to the card in a worker thread (None: an injected drop swallowed it)."""
         with self._lock:
             drop = False
             if self._drop_countdown is not None:
@@ -225,9 +249,24 @@ class NfcUdpCard:
         self.apdu_count += 1
         if self.on_apdu is not None:
             self.on_apdu(apdu)
-        try:
-            response = bytes(self.card.transmit(apdu))
-        except Exception:
-            log.exception("card transmit failed")
-            return _SW_INTERNAL_ERROR
-        return response if len(response) >= 2 else _SW_INTERNAL_ERROR
+        work = _Work()
+
+        def run() -> None:
+            try:
+                response = bytes(self.card.transmit(apdu))
+            except Exception:
+                log.exception("card transmit failed")
+                response = _SW_INTERNAL_ERROR
+            work.result = response if len(response) >= 2 else _SW_INTERNAL_ERROR
+            work.done.set()
+
+        threading.Thread(target=run, name="nfc-udp-card-apdu", daemon=True).start()
+        return work
+
+
+class _Work:
+    """One command being processed by the card."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result = _SW_INTERNAL_ERROR
