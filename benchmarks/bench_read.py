@@ -203,6 +203,18 @@ def nfc_link(sample: str) -> Iterator[Callable[[], Any] | None]:
         responder.stop()
 
 
+def round_trip_ms(open_transport: Callable[[], Any], n: int = 300) -> float:
+    """Median time of one plain SELECT (no secure messaging) over the link, in ms."""
+    select = bytes.fromhex("00A4040C07A0000002471001")
+    times = []
+    with open_transport() as transport:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            transport.transmit(select)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
 # --- report -----------------------------------------------------------------------------------------
 
 
@@ -236,22 +248,29 @@ def main() -> int:
     key = parse_qr_payload(sample_qr_payload(args.sample))
     results: list[Result] = []
     notes: list[str] = []
+    trips: dict[str, float] = {}
     for config, chunk, ext in CONFIGS:
         results.append(run_config("in-process", config, in_process(args.sample), key, chunk, ext, args.runs))
+    trips["in-process"] = round_trip_ms(in_process(args.sample))
     with pcsc_link(args.sample) as opener:
         if opener is None:
             notes.append("PC/SC rows skipped: no pcscd with vpcd, or no free vpcd slot")
         else:
             for config, chunk, ext in CONFIGS:
                 results.append(run_config("pcscd + vpcd", config, opener, key, chunk, ext, args.runs))
+            trips["pcscd + vpcd"] = round_trip_ms(opener)
     with nfc_link(args.sample) as opener:
         if opener is None:
             notes.append("nfcpy rows skipped: nfcpy is not installed")
         else:
             for config, chunk, ext in CONFIGS:
                 results.append(run_config("nfcpy udp", config, opener, key, chunk, ext, args.runs))
+            trips["nfcpy udp"] = round_trip_ms(opener)
     by_link = {r.link: r for r in results if r.config.startswith("auto")}
-    body = [table(results), ""]
+    body = [table(results), "", "Median round trip of one plain SELECT (300 exchanges):", "",
+            "| link | ms per APDU |", "|---|---|"]
+    body += [f"| {link} | {ms:.3f} |" for link, ms in trips.items()]
+    body += [""]
     for link, r in by_link.items():
         body += [f"Per step, {link}, automatic read size:", "", steps_table(r), ""]
     body += [f"- {n}" for n in notes]
