@@ -16,7 +16,7 @@ import datetime as _dt
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -411,7 +411,6 @@ def run_read(transport: Any, key: Any, *, trust: Any, files: list[str] | None, t
                              random_bytes=random_bytes, access=access)
     except ReadError as exc:
         report_partial(exc, as_json=as_json)
-        raise AssertionError("unreachable") from None
     finally:
         if recorder is not None:
             closer = getattr(recorder, "close", None)
@@ -419,7 +418,7 @@ def run_read(transport: Any, key: Any, *, trust: Any, files: list[str] | None, t
                 closer()
 
 
-def report_partial(exc: ReadError, *, as_json: bool) -> None:
+def report_partial(exc: ReadError, *, as_json: bool) -> NoReturn:
     """Print the partial record (JSON) and one error line; exit with the code of the underlying error."""
     cause: BaseException = getattr(exc, "cause", None) or exc.__cause__ or exc
     partial = exc.partial

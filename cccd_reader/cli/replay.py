@@ -63,7 +63,6 @@ def command(trace_file: str, qr: str | None, qr_text: str | None, can: str | Non
                            files=files, access=access)
     except ReadError as exc:
         report_partial(exc, as_json=as_json)
-        return
     replay.assert_complete()
     emit_record(record, as_json=as_json, portrait=portrait)
     if verification_failed(record) and not report_only:
