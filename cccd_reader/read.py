@@ -8,16 +8,19 @@ raises :class:`~cccd_reader.errors.ReadError` whose ``partial`` is the :class:`C
 Tag loss. Contactless reads fail when the card moves. When the link drops (``CardRemovedError``) or the
 secure-messaging session dies (the chip forgets its keys when it loses power), the pipeline waits for the
 card to come back (:data:`RECOVERY_TIMEOUT` seconds in all, at most :data:`MAX_RECOVERIES` times per
-read), authenticates again with the key that worked, and resumes the interrupted file at its offset. To
-make sure no bytes from two different chips are spliced, the resumed read starts :data:`RESUME_OVERLAP`
-bytes before the offset and those bytes must equal what was already read, and every file read across a
-recovery must match its hash in the SOD (which was read before the interruption); otherwise the read
-fails with ``ReadError`` rather than returning the bytes.
+read), authenticates again with the key and protocol that worked, and resumes the interrupted file at
+its offset. A card that comes back but cannot be opened the same way is a different card: ReadError.
+To make sure no bytes from two different chips are spliced, every data group read across a recovery
+must match its hash in EF.SOD (read first, before any data group), and an EF.SOD read across a recovery
+must carry a valid signature; otherwise the read fails with ``ReadError`` and the bytes are dropped
+from the partial record rather than returned.
 
 Keys. ``key`` is one access key, a list tried in order, or a ``QRData`` (its :func:`keys_from_qr`
 order: CAN first, then MRZ keys). A key the card refuses (AccessDenied) moves on to the next key; at most
-:data:`MAX_KEY_ATTEMPTS` authentications are tried per read, because chips may slow down or suspend
-access after repeated wrong keys, and a loop of wrong guesses would only make that worse.
+:data:`MAX_KEY_ATTEMPTS` refused keys are tried per read, because chips may slow down or suspend access
+after repeated wrong keys, and a loop of wrong guesses would only make that worse. PACE parameter sets
+the card does not take (when EF.CardAccess is unreadable, the known CCCD profiles are tried) do not
+count as refusals.
 
 Verdict. ``security.genuine`` is true only when passive authentication passed (the SOD signature chains
 to a trusted CSCA and every file read matches its hash) AND Chip Authentication or Active Authentication
@@ -73,9 +76,6 @@ MAX_RECOVERIES = 5
 
 RECOVERY_TIMEOUT = 30.0
 """Seconds, over the whole read, spent waiting for the card to come back after tag losses."""
-
-RESUME_OVERLAP = 16
-"""Bytes re-read before the resume offset and compared with what was read before the loss."""
 
 STEPS = ("probe", "card_access", "access", "files", "chip_auth", "active_auth", "passive_auth", "qr_check")
 
