@@ -124,7 +124,11 @@ def pcsc_link(sample: str) -> Iterator[Callable[[], Any] | None]:
     lock_file = None
     port, name = 0, ""
     for index, candidate in enumerate((35963, 35964)):
-        f = open(f"/tmp/cccd-reader-vpcd-{candidate}.lock", "w")  # noqa: SIM115
+        path = f"/tmp/cccd-reader-vpcd-{candidate}.lock"
+        try:
+            f = open(path, "a")  # noqa: SIM115
+        except PermissionError:
+            f = open(path)  # noqa: SIM115
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -47,7 +47,7 @@ fi
 # hold the slot's lock (the same one the PC/SC tests take) so that two cards never share a slot
 if command -v flock >/dev/null 2>&1; then
   for candidate in ${PORT:-35963 35964}; do
-    exec 9>"/tmp/cccd-reader-vpcd-$candidate.lock"
+    exec 9>>"/tmp/cccd-reader-vpcd-$candidate.lock" 2>/dev/null || exec 9<"/tmp/cccd-reader-vpcd-$candidate.lock"
     if flock -n 9; then PORT=$candidate; break; fi
     exec 9>&-
     PORT=""

@@ -126,7 +126,11 @@ def _slot(readers: list[str]) -> Iterator[tuple[int, str]]:
     deadline = time.monotonic() + 180
     while True:
         for index, port in enumerate(SLOT_PORTS):
-            lock = open(f"/tmp/cccd-reader-vpcd-{port}.lock", "w")  # noqa: SIM115  held for the session
+            path = f"/tmp/cccd-reader-vpcd-{port}.lock"
+            try:
+                lock = open(path, "a")  # noqa: SIM115  held for the session
+            except PermissionError:  # created by another user (root): a read-only handle locks as well
+                lock = open(path)  # noqa: SIM115
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
