@@ -360,3 +360,78 @@ def test_card_without_extended_length_behind_a_stale_atr():
     assert rec.complete
     assert rec.files["DG2"] == card.image.data_groups[2]
     assert rec.stats.recoveries == 1
+
+
+class _IcaoD3Chip:
+    """The chip of ICAO 9303-11 Appendix D.3/D.4 (an external worked example, not our emulator): no
+    EF.CardAccess, no PACE, BAC with the ERIKSSON key, then 3DES secure messaging with the appendix's
+    session keys and SSC. Only EF.COM (the D.4 content) is on it. It checks the reader's EXTERNAL
+    AUTHENTICATE byte for byte against the appendix, and every later command's MAC with the appendix's
+    keys, so the pipeline's BAC wiring (random draws, key derivation, SSC) is pinned to the example."""
+
+    def __init__(self, vectors):
+        from cccd_reader.crypto.sm import SMSession
+
+        d3 = vectors["bac_mutual_auth"]
+        self.d3 = d3
+        self.ef_com = bytes.fromhex(vectors["bac_secure_messaging"]["description"].split(" is ")[-1]
+                                    .rstrip("."))
+        self.sm = None
+        self.session = lambda: SMSession(bytes.fromhex(d3["ks_enc"]), bytes.fromhex(d3["ks_mac"]), "3DES",
+                                         int(d3["ssc"], 16))
+        self.external_auth_seen = None
+        self.protected = 0
+        self.selected = None
+        self.atr = bytes.fromhex("3B80800101")
+
+    def transmit(self, apdu: bytes) -> bytes:
+        from cccd_reader.iso7816.apdu import CommandAPDU
+
+        if self.sm is None:
+            ins = apdu[1]
+            if ins == 0xA4 and apdu[2] == 0x04:
+                return b"\x90\x00"
+            if ins == 0x84:
+                return bytes.fromhex(self.d3["rnd_icc"]) + b"\x90\x00"
+            if ins == 0x82:
+                self.external_auth_seen = CommandAPDU.decode(apdu).data
+                if self.external_auth_seen != bytes.fromhex(self.d3["cmd_data"]):
+                    return b"\x63\x00"
+                self.sm = self.session()
+                return bytes.fromhex(self.d3["resp_data"]) + b"\x90\x00"
+            if ins == 0x22:
+                return b"\x6d\x00"  # no PACE on this chip
+            return b"\x6a\x82"
+        cmd = self.sm.unprotect_command(apdu)  # raises if the reader's MAC or SSC is wrong
+        self.protected += 1
+        if (cmd.ins == 0xB0 and cmd.p1 & 0x80 and (cmd.p1 & 0x1F) == 0x1E) or (
+                cmd.ins == 0xB0 and self.selected == 0x011E):
+            offset = 0 if cmd.p1 & 0x80 else int.from_bytes(bytes([cmd.p1, cmd.p2]), "big")
+            data = self.ef_com[offset: offset + (cmd.le or 256)]
+            return self.sm.protect_response(data, 0x9000)
+        if cmd.ins == 0xA4 and cmd.data == b"\x01\x1e":
+            self.selected = 0x011E
+            return self.sm.protect_response(b"", 0x9000)
+        return self.sm.protect_response(b"", 0x6A82)
+
+
+def test_bac_read_pinned_to_icao_appendix_d(vectors):
+    from cccd_reader.emulator.card import ScriptedRandom
+
+    d2 = vectors["bac_key_derivation"]["cases"][0]
+    d3 = vectors["bac_mutual_auth"]
+    import datetime as dt
+
+    key = MRZKey(d2["document_number"], dt.date(1969, 8, 6), dt.date(1994, 6, 23))
+    assert key.mrz_information == d2["mrz_information"]
+    chip = _IcaoD3Chip(vectors)
+    rnd = ScriptedRandom(bytes.fromhex(d3["rnd_ifd"]), bytes.fromhex(d3["k_ifd"]))
+    rec = read_card(chip, key, random_bytes=rnd)
+    # the EXTERNAL AUTHENTICATE the pipeline sent is the appendix's E_IFD || M_IFD
+    assert chip.external_auth_seen == bytes.fromhex(d3["cmd_data"])
+    # PACE was tried (no EF.CardAccess), refused as unsupported, and BAC opened the chip
+    assert rec.security.access_protocol == "BAC"
+    # later commands verified under the appendix's KSmac / SSC, and EF.COM came back decrypted
+    assert chip.protected >= 2
+    assert rec.files["EF.COM"] == chip.ef_com
+    assert rec.failed_step is None
