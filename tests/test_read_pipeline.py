@@ -435,3 +435,65 @@ def test_bac_read_pinned_to_icao_appendix_d(vectors):
     assert chip.protected >= 2
     assert rec.files["EF.COM"] == chip.ef_com
     assert rec.failed_step is None
+
+
+class _IcaoG1Chip:
+    """The chip of ICAO 9303-11 Appendix G.1 (PACE-ECDH-GM, brainpoolP256r1, AES-128): EF.CardAccess as
+    printed there, each GENERAL AUTHENTICATE checked byte for byte against the appendix and answered with
+    the appendix's answers, then AES secure messaging under the appendix's session keys."""
+
+    def __init__(self, vectors):
+        self.g1 = vectors["pace_ecdh_gm"]
+        self.sm = None
+        self.ga = [bytes.fromhex(a["command"]) for a in self.g1["apdus"] if a["step"].startswith("GA")]
+        self.ga_answers = [bytes.fromhex(a["response"]) for a in self.g1["apdus"]
+                           if a["step"].startswith("GA")]
+        self.step = 0
+        self.mismatch: list[int] = []
+        self.protected = 0
+        self.atr = bytes.fromhex("3B80800101")
+
+    def transmit(self, apdu: bytes) -> bytes:
+        from cccd_reader.crypto.sm import SMSession
+
+        if self.sm is None:
+            if apdu[1] == 0xB0 and apdu[2] == 0x9C:  # READ BINARY by SFI 1C: EF.CardAccess
+                return bytes.fromhex(self.g1["ef_cardaccess"]) + b"\x90\x00"
+            if apdu[1] == 0x22:
+                return b"\x90\x00"
+            if apdu[1] == 0x86:
+                if apdu != self.ga[self.step]:
+                    self.mismatch.append(self.step)
+                    return b"\x63\x00"
+                answer = self.ga_answers[self.step]
+                self.step += 1
+                if self.step == len(self.ga):
+                    g1 = self.g1
+                    self.sm = SMSession(bytes.fromhex(g1["ks_enc"]), bytes.fromhex(g1["ks_mac"]),
+                                        "AES-128", 0)
+                return answer
+            return b"\x6a\x82"
+        cmd = self.sm.unprotect_command(apdu)  # raises if the reader's MAC or SSC is wrong
+        self.protected += 1
+        if cmd.ins == 0xA4 and cmd.p1 == 0x04:
+            return self.sm.protect_response(b"", 0x9000)
+        return self.sm.protect_response(b"", 0x6A82)
+
+
+def test_pace_read_pinned_to_icao_appendix_g1(vectors):
+    import datetime as dt
+
+    from cccd_reader.emulator.card import ScriptedRandom
+
+    g1 = vectors["pace_ecdh_gm"]
+    key = MRZKey(g1["document_number"], dt.date(1964, 8, 12), dt.date(2010, 10, 31))
+    assert key.mrz_information == g1["mrz_information"]
+    chip = _IcaoG1Chip(vectors)
+    rnd = ScriptedRandom(bytes.fromhex(g1["terminal_mapping_private_key"]),
+                         bytes.fromhex(g1["terminal_ephemeral_private_key"]))
+    rec = read_card(chip, key, random_bytes=rnd)
+    assert chip.mismatch == [] and chip.step == 4  # all four GENERAL AUTHENTICATEs as in the appendix
+    assert rec.security.access_protocol == "PACE" and rec.security.access_key == "MRZ"
+    assert chip.protected >= 2  # SELECT and reads verified under the appendix's KSmac
+    assert rec.files["EF.CardAccess"] == bytes.fromhex(g1["ef_cardaccess"])
+    assert rec.failed_step is None
