@@ -250,3 +250,12 @@ def test_watch_reads_cards_one_after_another(pcsc_reader):
     expected = [parse_qr_payload(sample_qr_payload(n)).id_number for n in ("an", "tho")]
     assert [d["identity"]["id_number"] for d in lines] == expected
     assert all(d["complete"] for d in lines)
+
+
+def test_debug_gives_details_without_personal_data():
+    persona = sample_persona("an")
+    result = run("--debug", "read", "--emulator", "an", "--can", "000001")
+    assert result.exit_code == EXIT_ACCESS_DENIED
+    assert "Traceback" in result.stderr and "AccessDenied" in result.stderr
+    for secret in ("000001", persona.can, parse_qr_payload(sample_qr_payload("an")).id_number):
+        assert secret not in result.stderr
