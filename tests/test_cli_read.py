@@ -259,3 +259,22 @@ def test_debug_gives_details_without_personal_data():
     assert "Traceback" in result.stderr and "AccessDenied" in result.stderr
     for secret in ("000001", persona.can, parse_qr_payload(sample_qr_payload("an")).id_number):
         assert secret not in result.stderr
+
+
+def test_failed_read_still_prints_and_saves_what_was_read(tmp_path, monkeypatch):
+    # the link always fails during Active Authentication (even after the card comes back): the read
+    # stops at active_auth, with the identity and the portrait already read
+    from cccd_reader.errors import CardRemovedError
+    from cccd_reader.protocols import active_auth
+
+    def broken(*args, **kwargs):
+        raise CardRemovedError("gone for good")
+
+    monkeypatch.setattr(active_auth, "perform_active_auth", broken)
+    face = tmp_path / "face.jpg"
+    result = run("read", "--emulator", "an", "--json", "--portrait", str(face))
+    data = json.loads(result.stdout)
+    assert data["complete"] is False and data["failed_step"] == "active_auth"
+    assert data["identity"]["id_number"] == parse_qr_payload(sample_qr_payload("an")).id_number
+    assert face.exists()
+    assert result.exit_code == 6  # card removed

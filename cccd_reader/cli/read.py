@@ -376,7 +376,7 @@ def command(reader: str | None, nfc: str | None, emulator: str | None, wait: flo
                 trust_store = sample.trust
         record = run_read(transport, key, trust=trust_store, files=files, trace=trace, redact=redact,
                           as_json=as_json, show_progress=not no_progress and not as_json, access=access,
-                          sample=sample.name if sample is not None else None)
+                          sample=sample.name if sample is not None else None, portrait=portrait)
     emit_record(record, as_json=as_json, portrait=portrait)
     if verification_failed(record) and not report_only:
         sys.exit(EXIT_VERIFICATION_FAILED)
@@ -385,7 +385,7 @@ def command(reader: str | None, nfc: str | None, emulator: str | None, wait: flo
 
 def run_read(transport: Any, key: Any, *, trust: Any, files: list[str] | None, trace: str | None,
              redact: bool, as_json: bool, show_progress: bool, access: str = "auto",
-             sample: str | None = None) -> Any:
+             sample: str | None = None, portrait: str | None = None) -> Any:
     """Run the pipeline (recording a trace if asked); a failure prints what was read and exits."""
     from cccd_reader.read import read_card
 
@@ -410,7 +410,7 @@ def run_read(transport: Any, key: Any, *, trust: Any, files: list[str] | None, t
             return read_card(transport, key, trust=trust, files=files, progress=on_event,
                              random_bytes=random_bytes, access=access)
     except ReadError as exc:
-        report_partial(exc, as_json=as_json)
+        report_partial(exc, as_json=as_json, portrait=portrait)
     finally:
         if recorder is not None:
             closer = getattr(recorder, "close", None)
@@ -418,10 +418,15 @@ def run_read(transport: Any, key: Any, *, trust: Any, files: list[str] | None, t
                 closer()
 
 
-def report_partial(exc: ReadError, *, as_json: bool) -> NoReturn:
-    """Print the partial record (JSON) and one error line; exit with the code of the underlying error."""
+def report_partial(exc: ReadError, *, as_json: bool, portrait: str | None = None) -> NoReturn:
+    """Print the partial record (JSON) and one error line; exit with the code of the underlying error.
+    A portrait that was read before the failure is still saved when asked for."""
     cause: BaseException = getattr(exc, "cause", None) or exc.__cause__ or exc
     partial = exc.partial
+    face = getattr(partial, "portrait", None)
+    if portrait and face is not None:
+        saved = face.save(portrait)
+        click.echo(f"portrait saved to {saved}", err=True)
     if as_json and partial is not None and hasattr(partial, "to_dict"):
         import json
 

@@ -62,7 +62,7 @@ def command(trace_file: str, qr: str | None, qr_text: str | None, can: str | Non
         record = read_card(replay, key, random_bytes=replay.random_bytes, trust=trust_store,
                            files=files, access=access)
     except ReadError as exc:
-        report_partial(exc, as_json=as_json)
+        report_partial(exc, as_json=as_json, portrait=portrait)
     replay.assert_complete()
     emit_record(record, as_json=as_json, portrait=portrait)
     if verification_failed(record) and not report_only:
