@@ -705,10 +705,10 @@ class _Pipeline:
                 if reader.partials.get(name):
                     resumed = True
                 if isinstance(exc, SecureMessagingError) and reader.read_limit > 256:
-                    # Secure messaging broke while extended reads were in use. Chips that cannot do
-                    # extended length answer it with a bare 6700 and do not count the command, which
-                    # desynchronises the send sequence counters (peer-readers §4, gmrtd #457): read
-                    # on with short APDUs after re-authenticating.
+                    # Secure messaging broke while extended reads were in use. Our counter assumes a
+                    # chip that refuses an extended APDU bare does not count it (gmrtd #457); a chip
+                    # that does count it answers the next command with 6988. Either way: read on with
+                    # short APDUs after re-authenticating.
                     reader.extended = False
                     self.extended_length = False
                     self.record.warnings.append("extended-length reads broke secure messaging; "

@@ -345,12 +345,13 @@ def test_chip_side_rejects_plain_and_bad_mac() -> None:
 ])
 def test_naked_error_sw(sw: int, exc: type[Exception], usable: bool) -> None:
     term, chip = _pair("AES-128")
-    chip.unprotect_command(term.protect_command(CommandAPDU(0, 0xB0, 0, 0, le=0xFF)))
     before = term.ssc
+    term.protect_command(CommandAPDU(0, 0xB0, 0, 0, le=0xFF))  # refused before the chip's SM layer saw it
+    assert term.ssc == before + 1
     with pytest.raises(exc) as info:
         term.unprotect_response(sw.to_bytes(2, "big"))
     assert getattr(info.value, "sw", None) == sw
-    assert term.ssc == before == chip.ssc  # advanced for the command only, like the chip
+    assert term.ssc == before == chip.ssc  # rolled back: the chip did not count the command
     assert term.usable is usable
     assert term.last_naked_sw == sw
     if usable:  # the next exchange lines up with the chip

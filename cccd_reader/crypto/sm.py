@@ -28,11 +28,14 @@ SW1 SW2, no DO99/DO8E). Here:
   DO99 must be present and equal to the outer status word (``strict=False`` tolerates a missing DO99
   and takes DO99 over the outer SW when they differ, but never skips the MAC);
 * a naked *error* SW raises the SW's typed error (``WrongLength`` for 6700, ``WrongLength`` with
-  ``correct_le`` for 6Cxx, ``FileNotFoundOnCard`` for 6A82, ...). The chip incremented its counter when
-  it received the command and did not protect its answer, so ours stays advanced by one (for the
-  command only) and the next command lines up with the chip. For 6987/6988 the chip has dropped its
-  session keys, so the session is marked unusable: re-authenticate. For other naked SWs the session stays
-  usable. ``strict=False`` returns the naked SW as a plain response instead of raising;
+  ``correct_le`` for 6Cxx, ``FileNotFoundOnCard`` for 6A82, ...). A chip answers bare when it rejected
+  the command before its secure-messaging layer saw it (an extended APDU it cannot take, a length it
+  refuses: the field report gmrtd #457), so it did not count the command: our counter is rolled back by
+  one and the next command lines up with the chip. (Counting it anyway is the desynchronisation bug that
+  report describes.) A chip that did count would answer the next command with 6988; the read pipeline
+  then re-authenticates and resumes, so either behaviour ends in a correct read. For 6987/6988 the chip
+  has dropped its session keys, so the session is marked unusable: re-authenticate. For other naked SWs
+  the session stays usable. ``strict=False`` returns the naked SW as a plain response instead of raising;
 * a naked 9000 (or any success SW without a MAC) is never accepted: it could be forged by anyone in
   the field, so the session is marked unusable and :class:`SecureMessagingError` is raised;
 * any MAC, DO99, padding or layout failure marks the session unusable (the chip will have aborted too).
@@ -254,8 +257,9 @@ class SMSession:
         return data + inner_sw.to_bytes(2, "big")
 
     def _naked(self, sw: int, strict: bool) -> bytes:
-        """A bare SW answered to a protected command: the chip counted the command, not a response."""
+        """A bare SW answered to a protected command: the chip did not count it, so neither do we."""
         self.last_naked_sw = sw
+        self.ssc = (self.ssc - 1) % (1 << (8 * self.ssc_length))
         if not 0x64 <= sw >> 8 <= 0x6F:
             # Success and warnings (9000, 61xx, 62xx, 63xx) must be authenticated; only an error may
             # legitimately come bare, and anything that is not a status word at all is garbage.

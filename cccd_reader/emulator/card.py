@@ -16,7 +16,6 @@ The cryptographic protocols are not re-implemented here: the chip side of each (
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
@@ -447,11 +446,8 @@ class VirtualCard:
             return _sw(SW_SM_MISSING if self.profile.access_control else SW_CLA_NOT_SUPPORTED)
         naked = self.faults.naked_error(ins, True)
         if naked is not None:
-            if naked.keep_session:
-                # the chip counted the command (its SSC moves on) but answers without protection
-                with contextlib.suppress(CCCDError):
-                    session.unprotect_command(apdu)
-            else:
+            if not naked.keep_session:
+                # otherwise the command was refused before secure messaging saw it: the SSC does not move
                 self._drop_session()
             return _sw(naked.sw)
         try:

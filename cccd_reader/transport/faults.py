@@ -5,11 +5,11 @@ field (peer-readers §4): the tag leaves the field after N APDUs, long reads are
 chip answers a protected command with an unprotected ("naked") status word, a response MAC is damaged,
 answers are slow. APDUs are counted from 0 as they pass through this wrapper.
 
-When a naked status word is injected *instead of* forwarding a protected command, a real chip would still
-have counted that command in its send sequence counter; pass ``chip_session`` (a callable returning the
-chip's :class:`~cccd_reader.crypto.sm.SMSession`, or ``None``) and the wrapper advances it by one, so the
-simulated chip behaves like the real one. For 6987/6988 it also invalidates the chip's session (the chip
-drops its keys).
+When a naked status word is injected *instead of* forwarding a protected command, the simulated chip never
+saw the command, so its send sequence counter does not move (the same as a chip that rejects a command
+before its secure-messaging layer, see :mod:`cccd_reader.crypto.sm`). For 6987/6988 pass ``chip_session``
+(a callable returning the chip's :class:`~cccd_reader.crypto.sm.SMSession`, or ``None``) and the wrapper
+invalidates the chip's session too (the chip drops its keys).
 """
 
 from __future__ import annotations
@@ -145,7 +145,6 @@ class FaultyTransport:
         session = self.chip_session()
         if session is None:
             return
-        session.increment()
         if sw in (0x6987, 0x6988):
             session.invalidate(f"injected naked {sw:04X}")
 
