@@ -114,7 +114,7 @@ def test_naked_error_can_keep_the_session() -> None:
     assert protected(card, session, CommandAPDU(0, 0xA4, 4, 0x0C, H("A0000002471001"))) == H("9000")
     raw = card.transmit(session.protect_command(CommandAPDU(0, 0xB0, 0x9E, 0, le=4)))
     assert raw == H("6A82") and card.session_active
-    # the chip counted the command but sent no protected answer; the terminal does the same
+    # refused before secure messaging saw it: neither side's counter moves, the session goes on
     with pytest.raises(Exception):
         session.unprotect_response(raw)
     assert protected(card, session, CommandAPDU(0, 0xB0, 0x9E, 0, le=4))[-2:] == H("9000")
