@@ -665,3 +665,44 @@ def test_proprietary_parameters_from_a_domain_parameter_info():
     res = perform_pace(Relay(), CANKey("123456"), card_access=infos)
     assert res.parameter_id == 40 and res.domain_name == "brainpoolP256r1"
     assert sent[0].endswith(bytes.fromhex("840128"))
+
+
+def test_hostile_explicit_parameters_in_card_access_are_a_library_error():
+    """EF.CardAccess is read before any authentication: explicit parameters on a composite modulus or
+    with a bogus order made PACE raise raw ValueError / AttributeError from the curve arithmetic."""
+    from cccd_reader.errors import CCCDError
+    from cccd_reader.iso7816.tlv import encode_tlv
+    from cccd_reader.lds.security_infos import _int, _oid, _seq
+    from cccd_reader.protocols import oids
+
+    def card_access(p: int, n: int, h: int, gx: int, gy: int, a: int) -> bytes:
+        b = (gy * gy - gx ** 3 - a * gx) % p
+        size = (p.bit_length() + 7) // 8
+        def octets(v: int) -> bytes:
+            return v.to_bytes(size, "big")
+
+        params = _seq(_int(1), _seq(_oid(oids.ID_PRIME_FIELD), _int(p)),
+                      _seq(encode_tlv(0x04, octets(a)), encode_tlv(0x04, octets(b))),
+                      encode_tlv(0x04, b"\x04" + octets(gx) + octets(gy)), _int(n), _int(h))
+        alg = _seq(_oid(oids.ID_EC_PUBLIC_KEY), params)
+        return encode_tlv(0x31, _seq(_oid(oids.ID_PACE_ECDH_GM + ".2"), _int(2), _int(32))
+                          + _seq(_oid(oids.ID_PACE_ECDH_GM), alg, _int(32)))
+
+    class Answers:
+        """MSE ok, an encrypted nonce, then the base point as the chip's mapping and ephemeral keys."""
+
+        def __init__(self, point: bytes) -> None:
+            self.answers = [b"", *(encode_tlv(0x7C, encode_tlv(tag, value)) for tag, value in
+                                   ((0x80, bytes(16)), (0x82, point), (0x84, point), (0x86, bytes(8))))]
+
+        def transmit(self, apdu: bytes) -> bytes:
+            return (self.answers.pop(0) if self.answers else b"") + b"\x90\x00"
+
+    cases = [(205, 206, 2, 163, 107, 173),  # p = 5 * 41: validating the chip's point divided by 0 mod p
+             (11337277303060511803, 4, 2, 11313281194502604715, 8066423484344819778, 11302144373809538354)]
+    for params in cases:
+        with pytest.raises(CCCDError):
+            size = (params[0].bit_length() + 7) // 8
+            point = b"\x04" + params[3].to_bytes(size, "big") + params[4].to_bytes(size, "big")
+            perform_pace(Answers(point), CANKey("123456"), card_access=card_access(*params),
+                         random_bytes=lambda k: b"\x01" * k)

@@ -272,3 +272,34 @@ def test_mutated_files_never_escape(vectors, data):
     cut = data.draw(st.integers(1, len(base)))
     for fn in (parse_card_access, DG14.decode):
         _total(fn, bytes(base[:cut]))
+
+
+def _explicit_on(p: int, a: int, gx: int, gy: int) -> tuple[int, int, int, int, int]:
+    """Curve coefficients that put (gx, gy) on the curve: b = gy^2 - gx^3 - a gx."""
+    return p, a % p, (gy * gy - gx ** 3 - a * gx) % p, gx, gy
+
+
+def test_explicit_parameters_must_describe_a_prime_order_group() -> None:
+    """A chip's explicit parameters (EF.CardAccess is read unauthenticated) are checked before any
+    arithmetic: a composite field, a composite or tiny order, a base point of another order or a
+    cofactor that does not fit made the curve arithmetic raise raw ValueError / AttributeError."""
+    from ecdsa import SECP256k1
+
+    from cccd_reader.crypto.ec import ECError
+
+    cf, g = SECP256k1.curve, SECP256k1.generator
+    # a curve with no name here, but a sound group: still accepted
+    dom = domain_from_parameters(cf.p(), cf.a(), cf.b(), g.x(), g.y(), SECP256k1.order, 1)
+    assert dom.name == "explicit" and dom.n == SECP256k1.order
+    p256 = STANDARD_EC_DOMAINS[12]
+    bad = [
+        (*_explicit_on(p256.p * 3, 5, 7, 11), p256.n, 1),  # composite field size
+        (p256.p, p256.a, p256.b, p256.gx, p256.gy, p256.n * 2, 1),  # composite order
+        (p256.p, p256.a, p256.b, p256.gx, p256.gy, p256.n, 2),  # cofactor that does not fit
+        (p256.p, p256.a, p256.b, p256.gx, p256.gy, 2**255 - 19, 1),  # a prime that is not G's order
+        (*_explicit_on(1009, 2, 3, 4), 1013, 1),  # a toy group
+        (0, 1, 2, 3, 4, 5, 1),  # p = 0 (was a ZeroDivisionError)
+    ]
+    for params in bad:
+        with pytest.raises(ECError):
+            domain_from_parameters(*params)

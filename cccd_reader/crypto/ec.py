@@ -13,6 +13,7 @@ Points are affine ``(x, y)`` int tuples; the point at infinity is never returned
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -221,6 +222,8 @@ class ECDomain:
             except (InvalidSignature, ValueError):
                 return False
         e = _hash_to_int(message, hash_name, self.n)
+        if math.gcd(s, self.n) != 1:  # only when n is not prime (a bogus key): never a valid signature
+            return False
         w = pow(s, -1, self.n)
         try:
             x = self.add(self.mul(e * w % self.n), self.mul(r * w % self.n, pt))[0]
@@ -322,10 +325,42 @@ def domain_from_parameters(p: int, a: int, b: int, gx: int, gy: int, n: int, h: 
     ``cryptography`` refuses explicit curves other than three NIST ones, so a chip's explicit brainpool
     key is mapped back to its name here; unknown curves still work through ``ecdsa``.
     """
+    if p < 5 or n < 3 or h < 1:
+        raise ECError("explicit EC parameters: values out of range")
     custom = ECDomain(name="explicit", p=p, a=a % p, b=b % p, gx=gx, gy=gy, n=n, h=h)
     for dom in _NAMED.values():
         if dom.matches(custom) and h == dom.h:
             return dom
     if not custom.is_on_curve((gx, gy)):
         raise ECError("explicit EC parameters: the base point is not on the curve")
+    _check_group(custom)
     return custom
+
+
+MIN_EXPLICIT_ORDER_BITS = 160
+"""Smallest base-point order accepted in explicit parameters (the smallest standardized PACE curve has
+192 bits). Explicit parameters reach the terminal unauthenticated (EF.CardAccess) or from a chip's own
+files; in a small group an impostor chip could test PACE password guesses offline."""
+
+
+def _check_group(dom: ECDomain) -> None:
+    """Explicit parameters must describe a real prime-order group before any arithmetic runs on them.
+
+    Over a composite modulus, or with a base point whose order is not ``n``, the curve arithmetic fails
+    with whatever the arithmetic package raises (non-invertible elements, a doubling that reaches the
+    point at infinity): a hostile chip could crash a read that way. ``n > 4 sqrt(p)`` with ``h * n`` in
+    the Hasse interval makes ``h`` the true cofactor, so point validation checks the right subgroup.
+    """
+    p, n, h = dom.p, dom.n, dom.h
+    if not _nt.is_prime(p):
+        raise ECError("explicit EC parameters: the field size p is not prime")
+    if (4 * dom.a ** 3 + 27 * dom.b ** 2) % p == 0:
+        raise ECError("explicit EC parameters: the curve is singular")
+    if n.bit_length() < MIN_EXPLICIT_ORDER_BITS or not _nt.is_prime(n):
+        raise ECError(f"explicit EC parameters: the order n is not a prime of at least "
+                      f"{MIN_EXPLICIT_ORDER_BITS} bits")
+    root = math.isqrt(p) + 1
+    if n <= 4 * root or abs(p + 1 - h * n) > 2 * root:
+        raise ECError("explicit EC parameters: the order and cofactor do not fit the curve")
+    if _ell.PointJacobi(dom._curve, dom.gx, dom.gy, 1) * n != _ell.INFINITY:
+        raise ECError("explicit EC parameters: the base point does not have order n")
