@@ -29,7 +29,7 @@ from cccd_reader.crypto.sm import SecureMessagingTransport
 from cccd_reader.emulator import load_sample
 from cccd_reader.emulator.card import SeededRandom
 from cccd_reader.emulator.samples import sample_persona, sample_trust_anchor
-from cccd_reader.errors import CCCDError, ReadError
+from cccd_reader.errors import CCCDError
 from cccd_reader.iso7816.tlv import encode_tlv
 from cccd_reader.lds import decode_file
 from cccd_reader.lds.security_infos import PACEInfo
@@ -198,7 +198,8 @@ def _apply(m: tuple[Any, ...], resp: bytes) -> bytes:
 _LENGTH_FIELDS = st.one_of(
     st.integers(0, 0x7F).map(lambda n: bytes([n])),
     st.sampled_from([b"\x80", b"\x81\xff", b"\x82\xff\xff", b"\x83\xff\xff\xff", b"\x84\xff\xff\xff\xff",
-                     b"\x85\x01\x00\x00\x00\x00", b"\x88" + b"\xff" * 8, b"\xff", b"\x81\x00", b"\x82\x00\x01"]),
+                     b"\x85\x01\x00\x00\x00\x00", b"\x88" + b"\xff" * 8, b"\xff", b"\x81\x00",
+                     b"\x82\x00\x01"]),
     st.integers(0, 0xFFFF).map(lambda n: b"\x82" + n.to_bytes(2, "big")),
 )
 
@@ -477,9 +478,9 @@ def _opened(name: str) -> tuple[Any, Any, Any]:
 @settings(deadline=None, max_examples=_examples(100), suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(SAMPLES), mutations=st.dictionaries(st.integers(0, 3), MUTATION, min_size=1,
                                                                   max_size=2))
-def test_chip_auth_with_hostile_answers_inside_secure_messaging(name: str,
-                                                                mutations: dict[int, tuple[Any, ...]]) -> None:
-    card, sm, image = _opened(name)
+def test_chip_auth_with_hostile_answers_inside_secure_messaging(
+        name: str, mutations: dict[int, tuple[Any, ...]]) -> None:
+    _card, sm, image = _opened(name)
     dg14 = decode_file("DG14", bytes(image.data_groups[14]))
     t = AboveSM(sm, mutations)
     _expect_cccd_error(name, lambda: perform_chip_auth(t, dg14, random_bytes=SeededRandom("ca")))
@@ -491,7 +492,8 @@ def test_chip_auth_with_hostile_answers_inside_secure_messaging(name: str,
 def test_chip_auth_with_scripted_answers(name: str, answers: list[bytes]) -> None:
     image = load_sample(name).image
     dg14 = decode_file("DG14", bytes(image.data_groups[14]))
-    _expect_cccd_error(name, lambda: perform_chip_auth(Scripted(answers), dg14, random_bytes=SeededRandom("ca")))
+    _expect_cccd_error(name, lambda: perform_chip_auth(Scripted(answers), dg14,
+                                                       random_bytes=SeededRandom("ca")))
 
 
 def _signature_values(dg15: Any) -> st.SearchStrategy[bytes]:
@@ -520,6 +522,128 @@ def test_active_auth_with_hostile_signatures(name: str, data: Any) -> None:
         assert not getattr(result, "passed", False), "a random signature verified"
 
     _expect_cccd_error(name, run)
+
+
+FILE_MUTATION = st.one_of(
+    st.tuples(st.just("random"), st.binary(max_size=300)),
+    st.tuples(st.just("truncate"), st.integers(0, 12000)),
+    st.tuples(st.just("flip"), st.integers(0, 12000), st.integers(0, 7)),
+    st.tuples(st.just("long"), st.integers(1, 3000), st.integers(0, 255)),
+    st.tuples(st.just("tlvlie"), _LENGTH_FIELDS),
+    st.tuples(st.just("tlvlie_at"), st.integers(0, 12000), _LENGTH_FIELDS),
+)
+FORGEABLE = ("EF.CardAccess", "EF.COM", "EF.SOD", "DG1", "DG2", "DG13", "DG14", "DG15")
+
+
+@settings(deadline=None, max_examples=_examples(60), suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(SAMPLES),
+       forged=st.dictionaries(st.sampled_from(FORGEABLE), FILE_MUTATION, min_size=1, max_size=2))
+def test_read_from_a_chip_with_forged_files(name: str, forged: dict[str, tuple[Any, ...]]) -> None:
+    """A hostile chip that holds the keys: secure messaging is fine, the files it serves are not. Every
+    LDS parser, passive authentication and CA / AA then run on attacker-chosen bytes."""
+    import dataclasses
+
+    card = load_sample(name)
+    truth = _truth(card)
+    for file_name, m in forged.items():
+        ef = card.files.file(file_name)
+        assert ef is not None
+        new = _apply(m, bytes(ef.data) + b"\x90\x00")[:-2]
+        directory = card.files.mf if file_name == "EF.CardAccess" else card.files.app
+        directory.replace(dataclasses.replace(ef, data=new))
+    _run_read(name, Hostile(card, {}), truth)
+
+
+# --- structured forgeries: explicit domain parameters chosen by the chip ----------------------------------
+
+
+_SMALL_PRIMES = [1009, 65521, 2**61 - 1, 2**127 - 1]
+_P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+@st.composite
+def explicit_ec(draw: Any) -> tuple[bytes, bytes]:
+    """(AlgorithmIdentifier, a point on that "curve") for explicit EC parameters a chip may send: a
+    composite or prime field, any order and cofactor, the base point made to lie on the curve."""
+    from cccd_reader.lds.security_infos import _int, _oid, _seq
+    from cccd_reader.protocols import oids
+
+    p = draw(st.one_of(st.sampled_from([_P256, *_SMALL_PRIMES, 205, 201, 2**128 + 1, _P256 * 3]),
+                       st.integers(5, 2**256).map(lambda v: v | 1)))
+    a, gx, gy = (draw(st.integers(0, p - 1)) for _ in range(3))
+    b = (gy * gy - gx ** 3 - a * gx) % p
+    n = draw(st.one_of(st.sampled_from([3, 4, 6, p + 1, p - 1, _P256_N, 2 * _P256_N, 2**255 - 19]),
+                       st.integers(3, 2**260)))
+    h = draw(st.integers(1, 8))
+    size = (p.bit_length() + 7) // 8
+
+    def octets(v: int) -> bytes:
+        return v.to_bytes(size, "big")
+
+    point = b"\x04" + octets(gx) + octets(gy)
+    params = _seq(_int(1), _seq(_oid(oids.ID_PRIME_FIELD), _int(p)),
+                  _seq(encode_tlv(0x04, octets(a)), encode_tlv(0x04, octets(b))), encode_tlv(0x04, point),
+                  _int(n), _int(h))
+    return _seq(_oid(oids.ID_EC_PUBLIC_KEY), params), point
+
+
+def _spki(alg: bytes, point: bytes) -> bytes:
+    from cccd_reader.lds.security_infos import _seq
+
+    return _seq(alg, encode_tlv(0x03, b"\x00" + point))
+
+
+def _forge(card: Any, name: str, data: bytes) -> None:
+    import dataclasses
+
+    ef = card.files.file(name)
+    assert ef is not None
+    directory = card.files.mf if name == "EF.CardAccess" else card.files.app
+    directory.replace(dataclasses.replace(ef, data=data))
+
+
+@settings(deadline=None, max_examples=_examples(60), suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(SAMPLES), ec=explicit_ec(),
+       where=st.sampled_from(["EF.CardAccess", "DG14", "DG15"]))
+def test_read_from_a_chip_with_forged_explicit_parameters(name: str, ec: tuple[bytes, bytes],
+                                                          where: str) -> None:
+    """EF.CardAccess (read before any authentication), DG14 and DG15 naming their own curve."""
+    from cccd_reader.lds.security_infos import _int, _oid, _seq
+    from cccd_reader.protocols import oids
+
+    alg, point = ec
+    card = load_sample(name)
+    truth = _truth(card)
+    if where == "EF.CardAccess":
+        data = encode_tlv(0x31, _seq(_oid(oids.ID_PACE_ECDH_GM + ".2"), _int(2), _int(32))
+                          + _seq(_oid(oids.ID_PACE_ECDH_GM), alg, _int(32)))
+    elif where == "DG14":
+        data = encode_tlv(0x6E, encode_tlv(0x31, _seq(_oid(oids.ID_CA_ECDH + ".2"), _int(1))
+                                           + _seq(_oid(oids.ID_PK_ECDH), _spki(alg, point))))
+    else:
+        data = encode_tlv(0x6F, _spki(alg, point))
+    _forge(card, where, data)
+    _run_read(name, Hostile(card, {}), truth)
+
+
+@settings(deadline=None, max_examples=_examples(100), suppress_health_check=[HealthCheck.too_slow])
+@given(ec=explicit_ec(), data=st.data())
+def test_pace_on_explicit_parameters_with_hostile_answers(ec: tuple[bytes, bytes], data: Any) -> None:
+    from cccd_reader.lds.security_infos import _int, _oid, _seq
+    from cccd_reader.protocols import oids
+
+    alg, point = ec
+    mapping = data.draw(st.sampled_from(["GM", "IM"]))
+    base = oids.ID_PACE_ECDH_GM if mapping == "GM" else oids.ID_PACE_ECDH_IM
+    card_access = encode_tlv(0x31, _seq(_oid(base + ".2"), _int(2), _int(32))
+                             + _seq(_oid(base), alg, _int(32)))
+    pt = st.one_of(st.just(point), _ec_point_bytes())
+    answers = [b"\x90\x00", _dyn(0x80, data.draw(st.binary(min_size=16, max_size=16))),
+               _dyn(0x82, data.draw(pt)), _dyn(0x84, data.draw(pt)), _dyn(0x86, bytes(8))]
+    if mapping == "IM":
+        answers[2] = _dyn(0x82, b"")
+    _expect_cccd_error("an", lambda: perform_pace(Scripted(answers), sample_persona("an").can_key(),
+                                                  card_access=card_access, random_bytes=SeededRandom("t")))
 
 
 def test_hostile_wrapper_is_transparent_without_mutations() -> None:
