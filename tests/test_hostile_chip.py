@@ -646,6 +646,47 @@ def test_pace_on_explicit_parameters_with_hostile_answers(ec: tuple[bytes, bytes
                                                   card_access=card_access, random_bytes=SeededRandom("t")))
 
 
+@settings(deadline=None, max_examples=_examples(100), suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), mapping=st.sampled_from(["GM", "IM"]))
+def test_pace_on_explicit_dh_parameters_with_hostile_answers(data: Any, mapping: str) -> None:
+    """EF.CardAccess naming its own Diffie-Hellman group: any p, g, q (q = 0 once made the key draw
+    loop forever), then hostile public values."""
+    from cccd_reader.lds.security_infos import _int, _oid, _seq
+    from cccd_reader.protocols import oids
+
+    p = data.draw(st.one_of(st.sampled_from([_MODP1024, 2**127 - 1, _MODP1024 * 3, 5, 7]),
+                            st.integers(4, 2**1100)), "p")
+    g = data.draw(st.one_of(st.sampled_from([0, 1, 2, 3, p - 1, p]), st.integers(0, p)), "g")
+    q = data.draw(st.one_of(st.none(), st.sampled_from([0, 1, 2, 3, p - 1, (p - 1) // 2]),
+                            st.integers(0, p)), "q")
+    fields = _int(p) + _int(g) + (b"" if q is None else _int(q))
+    base = oids.ID_PACE_DH_GM if mapping == "GM" else oids.ID_PACE_DH_IM
+    card_access = encode_tlv(0x31, _seq(_oid(base + ".2"), _int(2), _int(32))
+                             + _seq(_oid(base), _seq(_oid(oids.DH_PUBLIC_NUMBER), _seq(fields)), _int(32)))
+    answers = [b"\x90\x00", _dyn(0x80, data.draw(st.binary(min_size=16, max_size=16))),
+               _dyn(0x82, data.draw(_dh_value_bytes())), _dyn(0x84, data.draw(_dh_value_bytes())),
+               _dyn(0x86, bytes(8))]
+    _expect_cccd_error("an", lambda: perform_pace(Scripted(answers), sample_persona("an").can_key(),
+                                                  card_access=card_access, random_bytes=SeededRandom("t")))
+
+
+@settings(deadline=None, max_examples=_examples(100), suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), extended=st.sampled_from([None, True, False]), first_read=st.sampled_from([None, 4]))
+def test_file_reader_against_a_chip_that_answers_random_bytes(data: Any, extended: bool | None,
+                                                              first_read: int | None) -> None:
+    """The layer a key-holding hostile chip reaches directly (secure messaging verifies, the plain answers
+    inside are its own): SELECT / READ BINARY answers of any length and status."""
+    from cccd_reader.protocols.files import FileReader
+
+    chip = RandomChip(data)
+    reader = FileReader(chip, extended=extended, first_read=first_read)
+    try:
+        out = reader.read_file(0x011D, sfi=0x1D, name="EF.SOD")
+    except CCCDError:
+        return
+    assert isinstance(out, bytes | bytearray)
+
+
 def test_hostile_wrapper_is_transparent_without_mutations() -> None:
     """The harness itself: with no mutation the read is complete and genuine (so failures are real)."""
     for name in SAMPLES:

@@ -706,3 +706,42 @@ def test_hostile_explicit_parameters_in_card_access_are_a_library_error():
             point = b"\x04" + params[3].to_bytes(size, "big") + params[4].to_bytes(size, "big")
             perform_pace(Answers(point), CANKey("123456"), card_access=card_access(*params),
                          random_bytes=lambda k: b"\x01" * k)
+
+
+@pytest.mark.parametrize("q", [0, 1, 2, 3])
+@pytest.mark.parametrize("mapping", ["GM", "IM"])
+def test_hostile_explicit_dh_subgroup_order_in_card_access(q: int, mapping: str):
+    """Explicit DH parameters with q = 0 or 1 in EF.CardAccess made the private-key draw loop forever
+    (nothing lies in [1, q)); q = 0 divided by zero in the Integrated Mapping. Now the parameter set is
+    refused as unsupported, before any exchange."""
+    from cccd_reader.crypto.dh import STANDARD_DH_DOMAINS
+    from cccd_reader.errors import CCCDError
+    from cccd_reader.iso7816.tlv import encode_tlv
+    from cccd_reader.lds.security_infos import _int, _oid, _seq
+    from cccd_reader.protocols import oids
+
+    dom = STANDARD_DH_DOMAINS[0]
+    base = oids.ID_PACE_DH_GM if mapping == "GM" else oids.ID_PACE_DH_IM
+    alg = _seq(_oid(oids.DH_PUBLIC_NUMBER), _seq(_int(dom.p), _int(3), _int(q)))
+    card_access = encode_tlv(0x31, _seq(_oid(base + ".2"), _int(2), _int(32))
+                             + _seq(_oid(base), alg, _int(32)))
+    sent: list[bytes] = []
+
+    class Answers:
+        def transmit(self, apdu: bytes) -> bytes:
+            sent.append(apdu)
+            return encode_tlv(0x7C, encode_tlv(0x80 if len(sent) == 2 else 0x82, bytes(16))) + b"\x90\x00"
+
+    with pytest.raises(CCCDError):
+        perform_pace(Answers(), CANKey("123456"), card_access=card_access, random_bytes=lambda k: b"\x01" * k)
+    assert sent == []
+
+
+def test_private_key_draw_needs_a_bound_of_two():
+    from cccd_reader.errors import InputError
+    from cccd_reader.transport.base import random_int_below
+
+    for bound in (0, 1):
+        with pytest.raises(InputError):
+            random_int_below(lambda k: b"\x00" * k, bound)
+    assert random_int_below(lambda k: b"\x01" * k, 2) == 1

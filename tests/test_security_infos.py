@@ -303,3 +303,20 @@ def test_explicit_parameters_must_describe_a_prime_order_group() -> None:
     for params in bad:
         with pytest.raises(ECError):
             domain_from_parameters(*params)
+
+
+def test_explicit_dh_parameters_must_describe_a_prime_order_subgroup() -> None:
+    """q = 0 / 1 left nothing to draw a private key from (an endless loop); small or composite groups
+    would make a PACE password guessable offline by an impostor chip."""
+    from cccd_reader.crypto.dh import DHError
+    from cccd_reader.crypto.dh import domain_from_parameters as dh_domain
+
+    std = STANDARD_DH_DOMAINS[2]
+    g3 = pow(std.g, 3, std.p)  # another generator of the same subgroup: a sound group, not the named one
+    assert dh_domain(std.p, g3, std.q).name == "explicit"
+    assert dh_domain(std.p, 2).name == "explicit"  # no q: keys are drawn below p - 1
+    bad = [(std.p, g3, 0), (std.p, g3, 1), (std.p, g3, std.q * 2), (std.p, 2, std.q),  # g not of order q
+           (std.p * 3, 2, None), (2**127 - 1, 3, None), (std.p, g3, 3)]
+    for p, g, q in bad:
+        with pytest.raises(DHError):
+            dh_domain(p, g, q)

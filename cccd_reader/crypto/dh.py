@@ -141,4 +141,35 @@ def domain_from_parameters(p: int, g: int, q: int | None = None) -> DHDomain:
             return dom
     if not (p > 3 and 1 < g < p - 1):
         raise DHError("explicit DH parameters are out of range")
+    _check_group(p, g, q)
     return DHDomain(name="explicit", p=p, g=g, q=q)
+
+
+MIN_EXPLICIT_P_BITS = 1024
+"""Smallest modulus accepted in explicit parameters (the smallest standardized group, RFC 5114 §2.1)."""
+MAX_EXPLICIT_P_BITS = 4096
+MIN_EXPLICIT_Q_BITS = 160
+
+
+def _check_group(p: int, g: int, q: int | None) -> None:
+    """Explicit parameters must describe a real group before any protocol runs on them.
+
+    They reach the terminal unauthenticated (EF.CardAccess) or from a chip's own files. A subgroup
+    order q of 0 or 1 left no private key to draw (the draw looped forever) and q = 0 divided by zero
+    in the Integrated Mapping; a small or composite group would let an impostor chip test PACE
+    password guesses offline.
+    """
+    from ecdsa import numbertheory as _nt
+
+    # cheap checks first: a hostile EF.CardAccess may list many parameter sets
+    if not MIN_EXPLICIT_P_BITS <= p.bit_length() <= MAX_EXPLICIT_P_BITS or pow(2, p - 1, p) != 1:
+        raise DHError(f"explicit DH parameters: p is not a prime of {MIN_EXPLICIT_P_BITS} to "
+                      f"{MAX_EXPLICIT_P_BITS} bits")
+    if q is not None:
+        if q.bit_length() < MIN_EXPLICIT_Q_BITS or (p - 1) % q or not _nt.is_prime(q):
+            raise DHError(f"explicit DH parameters: q is not a prime of at least {MIN_EXPLICIT_Q_BITS} "
+                          "bits dividing p - 1")
+        if pow(g, q, p) != 1:
+            raise DHError("explicit DH parameters: g does not generate the subgroup of order q")
+    if not _nt.is_prime(p):
+        raise DHError("explicit DH parameters: p is not prime")

@@ -11,6 +11,8 @@ import os
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from cccd_reader.errors import InputError
+
 RandomBytes = Callable[[int], bytes]
 """``random_bytes(n) -> n bytes``. Every random value the terminal side uses is drawn from one of these, so
 that a recorded session replays byte for byte when the same bytes are fed back."""
@@ -40,6 +42,8 @@ def random_int_below(random_bytes: RandomBytes, bound: int) -> int:
     ``int.from_bytes(random_bytes(L), "big")`` with L the byte length of ``bound``, drawn again while it is 0
     or >= bound. Implementations that follow the same rule replay each other's traces.
     """
+    if bound < 2:  # nothing to draw: without this check the loop below never ends
+        raise InputError("a private key needs a bound of at least 2 (the group order is degenerate)")
     length = (bound.bit_length() + 7) // 8
     while True:
         k = int.from_bytes(random_bytes(length), "big")
