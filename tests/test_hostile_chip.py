@@ -698,6 +698,16 @@ def test_file_reader_against_a_chip_that_answers_random_bytes(data: Any, extende
     assert isinstance(out, bytes | bytearray)
 
 
+@settings(deadline=None, max_examples=_examples(300))
+@given(atr=st.one_of(st.binary(max_size=40),
+                     st.binary(min_size=2, max_size=40).map(lambda b: b"\x3b" + b[1:])))
+def test_any_atr_is_read_without_error(atr: bytes) -> None:
+    """The ATR comes from the card too: its historical bytes decide extended-length reads."""
+    from cccd_reader.read import _atr_extended_length
+
+    assert _atr_extended_length(atr) in (True, False, None)
+
+
 def test_hostile_wrapper_is_transparent_without_mutations() -> None:
     """The harness itself: with no mutation the read is complete and genuine (so failures are real)."""
     for name in SAMPLES:
