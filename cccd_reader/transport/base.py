@@ -7,6 +7,7 @@ or lds/ knows where the bytes come from.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
@@ -49,3 +50,23 @@ def random_int_below(random_bytes: RandomBytes, bound: int) -> int:
         k = int.from_bytes(random_bytes(length), "big")
         if 0 < k < bound:
             return k
+
+
+def reconnect_inner(inner: object, timeout: float | None) -> None:
+    """Reconnect a wrapped transport if it can, passing ``timeout`` on when its ``reconnect`` takes one.
+
+    Wrapping transports (recording, fault injection) forward ``reconnect`` with this, so a wrapper never
+    hides the inner link's ability to come back after a tag loss.
+    """
+    method = getattr(inner, "reconnect", None)
+    if not callable(method):
+        return
+    if timeout is not None:
+        try:
+            accepts = "timeout" in inspect.signature(method).parameters
+        except (TypeError, ValueError):
+            accepts = False
+        if accepts:
+            method(timeout=timeout)
+            return
+    method()

@@ -14,7 +14,6 @@ invalidates the chip's session too (the chip drops its keys).
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
@@ -22,23 +21,7 @@ from typing import Protocol
 from cccd_reader.errors import CardRemovedError, ParseError
 from cccd_reader.iso7816.apdu import CommandAPDU
 from cccd_reader.iso7816.tlv import decode
-from cccd_reader.transport.base import Transport
-
-
-def _reconnect_inner(inner: object, timeout: float | None) -> None:
-    """Reconnect a wrapped transport if it can, passing ``timeout`` on when its ``reconnect`` takes one."""
-    method = getattr(inner, "reconnect", None)
-    if not callable(method):
-        return
-    if timeout is not None:
-        try:
-            accepts = "timeout" in inspect.signature(method).parameters
-        except (TypeError, ValueError):
-            accepts = False
-        if accepts:
-            method(timeout=timeout)
-            return
-    method()
+from cccd_reader.transport.base import Transport, reconnect_inner
 
 
 class _ChipCounter(Protocol):
@@ -152,4 +135,4 @@ class FaultyTransport:
         """End a simulated tag loss (the drop fault is spent) and reconnect the inner transport if it can."""
         self.dropped = False
         self.drop_after = None
-        _reconnect_inner(self.inner, timeout)
+        reconnect_inner(self.inner, timeout)

@@ -16,7 +16,6 @@ plus the random draws of a BAC run would let anyone test guesses of the MRZ key 
 from __future__ import annotations
 
 import datetime as _dt
-import inspect
 import json
 import os
 import time
@@ -25,7 +24,7 @@ from typing import IO, Any
 
 from cccd_reader import errors
 from cccd_reader.errors import InputError, ParseError, TraceMismatchError, TransportError
-from cccd_reader.transport.base import RandomBytes, Transport, default_random_bytes
+from cccd_reader.transport.base import RandomBytes, Transport, default_random_bytes, reconnect_inner
 
 TRACE_FORMAT = "cccd-trace"
 TRACE_VERSION = 1
@@ -34,20 +33,6 @@ MAX_TRACE_LINE = 1 << 20  # a line holds at most one extended APDU pair; refuse 
 PathOrStream = str | os.PathLike[str] | IO[str]
 
 
-def _reconnect_inner(inner: object, timeout: float | None) -> None:
-    """Reconnect a wrapped transport if it can, passing ``timeout`` on when its ``reconnect`` takes one."""
-    method = getattr(inner, "reconnect", None)
-    if not callable(method):
-        return
-    if timeout is not None:
-        try:
-            accepts = "timeout" in inspect.signature(method).parameters
-        except (TypeError, ValueError):
-            accepts = False
-        if accepts:
-            method(timeout=timeout)
-            return
-    method()
 
 
 def _now_utc() -> str:
@@ -163,7 +148,7 @@ class RecordingTransport:
 
     def reconnect(self, timeout: float | None = None) -> None:
         self._write({"type": "reconnect", "t": self._ms()})
-        _reconnect_inner(self.inner, timeout)
+        reconnect_inner(self.inner, timeout)
 
     def close(self, **summary: Any) -> None:
         """Write the ``end`` line (totals plus ``summary``, e.g. ``files=[...]``) and close an owned file."""
