@@ -831,6 +831,25 @@ class _Pipeline:
 
     # -- authenticity ----------------------------------------------------------------------------------
 
+    def _security_file(self, name: str, verdict: str, detail: str) -> Any:
+        """Decode DG14 / DG15 for an authenticity check, or set that check's verdict and return ``None``:
+        not supported when the card has no such file, failed when the file is malformed."""
+        sec = self.record.security
+        raw = self.record.files.get(name)
+        if raw is None:
+            setattr(sec, verdict, NOT_SUPPORTED)
+            return None
+        from cccd_reader.lds import decode_file
+
+        try:
+            decoded = decode_file(name, raw)
+        except ParseError as exc:
+            setattr(sec, verdict, FAILED)
+            sec.details[detail] = f"{name} is malformed: {getattr(exc, 'reason', exc)}"
+            return None
+        self.record.decoded[name] = decoded
+        return decoded
+
     def chip_auth(self) -> None:
         """Chip Authentication (or the PACE-CAM check): proves the chip holds the private key of DG14.
 
@@ -838,18 +857,8 @@ class _Pipeline:
         read again under the CA session and must come back byte for byte; a clone without the private key
         cannot produce valid secure messaging there."""
         sec = self.record.security
-        dg14_raw = self.record.files.get("DG14")
-        if dg14_raw is None:
-            sec.chip_auth = NOT_SUPPORTED
-            return
-        from cccd_reader.lds import decode_file
-
-        try:
-            dg14 = decode_file("DG14", dg14_raw)
-            self.record.decoded["DG14"] = dg14
-        except ParseError as exc:
-            sec.chip_auth = FAILED
-            sec.details["chip_authentication"] = f"DG14 is malformed: {getattr(exc, 'reason', exc)}"
+        dg14 = self._security_file("DG14", "chip_auth", "chip_authentication")
+        if dg14 is None:
             return
         if self.pace_result is not None and getattr(self.pace_result, "mapping", None) == "CAM":
             from cccd_reader.protocols.chip_auth import verify_cam
@@ -858,6 +867,7 @@ class _Pipeline:
             sec.chip_auth = PASSED if cam.passed else FAILED
             sec.details["chip_authentication"] = "PACE-CAM" + (f": {cam.reason}" if cam.reason else "")
             return
+        dg14_raw = self.record.files["DG14"]  # present: _security_file decoded it
         try:
             outcome = self.guarded("chip_auth", lambda: self._run_chip_auth(dg14, dg14_raw))
         except UnsupportedProtocol as exc:
@@ -902,20 +912,10 @@ class _Pipeline:
 
     def active_auth(self) -> None:
         sec = self.record.security
-        dg15_raw = self.record.files.get("DG15")
-        if dg15_raw is None:
-            sec.active_auth = NOT_SUPPORTED
+        dg15 = self._security_file("DG15", "active_auth", "active_authentication")
+        if dg15 is None:
             return
-        from cccd_reader.lds import decode_file
         from cccd_reader.protocols.active_auth import perform_active_auth
-
-        try:
-            dg15 = decode_file("DG15", dg15_raw)
-            self.record.decoded["DG15"] = dg15
-        except ParseError as exc:
-            sec.active_auth = FAILED
-            sec.details["active_authentication"] = f"DG15 is malformed: {getattr(exc, 'reason', exc)}"
-            return
 
         dg14 = self.record.decoded.get("DG14")
 
