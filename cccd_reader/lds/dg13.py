@@ -35,6 +35,7 @@ from cccd_reader.lds.raw import (
     value_offset,
 )
 from cccd_reader.model import PartialDate, ascii_fold
+from cccd_reader.protocols.oids import encode_oid_value
 
 FILE = "DG13"
 DG13_TAG = DG_TAGS[13]
@@ -470,17 +471,6 @@ def _decode_oid(value: bytes, offset: int) -> str:
 
 def _encode_oid(oid: str) -> bytes:
     try:
-        arcs = [int(a) for a in oid.split(".")]
-    except ValueError:
-        raise InputError(f"not a dotted OID: {oid!r}") from None
-    if len(arcs) < 2 or arcs[0] > 2 or any(a < 0 for a in arcs):
-        raise InputError(f"not a valid OID: {oid!r}")
-    out = b""
-    for arc in [40 * arcs[0] + arcs[1], *arcs[2:]]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        out += bytes(reversed(chunk))
-    return out
+        return encode_oid_value(oid)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
