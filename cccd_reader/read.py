@@ -35,6 +35,7 @@ import datetime as _dt
 import hashlib
 import json
 import logging
+import os
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -948,9 +949,12 @@ class _Pipeline:
         from cccd_reader.verify import verify_passive
 
         trust = self.trust
-        if trust is not None and not hasattr(trust, "find_issuer") and isinstance(trust, str | list | tuple):
+        if trust is not None and not hasattr(trust, "find_issuer"):
             from cccd_reader.verify import TrustStore
 
+            if not isinstance(trust, str | os.PathLike | list | tuple):
+                raise InputError("trust must be a TrustStore, or a path or list of paths to CSCA "
+                                 "certificates, master lists or CRLs")
             trust = TrustStore.from_paths(trust)
         files = {int(k[2:]): v for k, v in self.record.files.items()
                  if k.startswith("DG") and k[2:].isdigit()}

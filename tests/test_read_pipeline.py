@@ -498,3 +498,17 @@ def test_pace_read_pinned_to_icao_appendix_g1(vectors):
     assert chip.protected >= 2  # SELECT and reads verified under the appendix's KSmac
     assert rec.files["EF.CardAccess"] == bytes.fromhex(g1["ef_cardaccess"])
     assert rec.failed_step is None
+
+
+def test_trust_given_as_a_path_object_or_a_bad_type():
+    from pathlib import Path
+
+    from cccd_reader.emulator.samples import sample_trust_anchor
+
+    qr = parse_qr_payload(sample_qr_payload("an"))
+    rec = read_card(load_sample("an"), qr, random_bytes=SeededRandom("p"), trust=Path(sample_trust_anchor()))
+    assert rec.security.passive_auth == "passed" and rec.security.verdict == "genuine"
+    with pytest.raises(ReadError) as info:
+        read_card(load_sample("an"), qr, random_bytes=SeededRandom("p"), trust=42)
+    assert info.value.step == "passive_auth"
+    assert isinstance(info.value.__cause__, InputError) or "trust must be" in str(info.value)
