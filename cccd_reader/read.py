@@ -946,12 +946,10 @@ class _Pipeline:
             sec.passive_auth = NOT_RUN
             sec.details["passive_authentication"] = "no EF.SOD"
             return
-        from cccd_reader.verify import verify_passive
+        from cccd_reader.verify import TrustStore, verify_passive
 
         trust = self.trust
-        if trust is not None and not hasattr(trust, "find_issuer"):
-            from cccd_reader.verify import TrustStore
-
+        if trust is not None and not isinstance(trust, TrustStore):
             if not isinstance(trust, str | os.PathLike | list | tuple):
                 raise InputError("trust must be a TrustStore, or a path or list of paths to CSCA "
                                  "certificates, master lists or CRLs")
