@@ -1,6 +1,7 @@
 """The ``cccd-read`` command: thin, it parses arguments, calls the public API and prints.
 
-Sub-commands live in sibling modules (``qr``, ``demo``, ``read``, ...), each exposing ``command``.
+Sub-commands live in sibling modules (``qr``, ``demo``, ``read``, ...), each exposing ``command``; they
+are imported here so that ``cccd-read --help`` lists them all.
 
 Exit codes (documented in docs/cli.md):
 
@@ -94,10 +95,4 @@ def main(debug: bool) -> None:
 
 
 for _name in _SUBCOMMANDS:
-    try:
-        _mod = importlib.import_module(f"cccd_reader.cli.{_name}")
-    except ModuleNotFoundError as _exc:  # a sub-command not written yet
-        if _exc.name != f"cccd_reader.cli.{_name}":
-            raise
-        continue
-    main.add_command(_mod.command)
+    main.add_command(importlib.import_module(f"cccd_reader.cli.{_name}").command)
