@@ -11,15 +11,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Self
 
 from cccd_reader.errors import InputError, ParseError, TLVError
-from cccd_reader.iso7816.tlv import decode_one, encode_tag, encode_tlv, read_tag
+from cccd_reader.iso7816.tlv import encode_tag, encode_tlv, read_tag
 from cccd_reader.lds import COM_TAG, DG_TAGS, TAG_TO_DG
 from cccd_reader.lds.raw import (
     Node,
     Source,
+    decode_template,
     encode_exact,
-    expect_tag,
     remember_source,
-    reraise_as,
     value_offset,
 )
 
@@ -54,11 +53,7 @@ class EFCOM:
     @classmethod
     def decode(cls, data: bytes) -> Self:
         data = bytes(data)
-        try:
-            top = decode_one(data, file=FILE, allow_trailing=True)
-        except TLVError as exc:
-            raise reraise_as(FILE, exc) from None
-        expect_tag(top, COM_TAG, file=FILE, what="EF.COM template")
+        top = decode_template(data, COM_TAG, file=FILE, what="EF.COM template")
         lds = uni = None
         tags: tuple[int, ...] | None = None
         extra: list[Node] = []

@@ -10,16 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Self
 
-from cccd_reader.errors import MRZError, ParseError, TLVError
-from cccd_reader.iso7816.tlv import decode_one, encode_tlv
+from cccd_reader.errors import MRZError, ParseError
+from cccd_reader.iso7816.tlv import encode_tlv
 from cccd_reader.lds import DG_TAGS
 from cccd_reader.lds.raw import (
     Node,
     Source,
+    decode_template,
     encode_exact,
-    expect_tag,
     remember_source,
-    reraise_as,
     value_offset,
 )
 from cccd_reader.mrz import MRZ, normalize_mrz, parse_mrz
@@ -48,11 +47,7 @@ class DG1:
     @classmethod
     def decode(cls, data: bytes) -> Self:
         data = bytes(data)
-        try:
-            top = decode_one(data, file=FILE, allow_trailing=True)
-        except TLVError as exc:
-            raise reraise_as(FILE, exc) from None
-        expect_tag(top, DG1_TAG, file=FILE, what="DG1 template")
+        top = decode_template(data, DG1_TAG, file=FILE, what="DG1 template")
         mrz_tlv = top.find(MRZ_TAG)
         if mrz_tlv is None:
             raise ParseError("the MRZ data object (5F1F) is missing", file=FILE, offset=top.header_length)

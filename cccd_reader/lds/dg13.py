@@ -20,18 +20,17 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal, Self
 
-from cccd_reader.errors import InputError, ParseError, TLVError
-from cccd_reader.iso7816.tlv import TLV, decode_one, encode_tlv
+from cccd_reader.errors import InputError, ParseError
+from cccd_reader.iso7816.tlv import TLV, encode_tlv
 from cccd_reader.lds import DG_TAGS
 from cccd_reader.lds.raw import (
     Node,
     Source,
+    decode_template,
     encode_exact,
     encode_int,
-    expect_tag,
     int_value,
     remember_source,
-    reraise_as,
     value_offset,
 )
 from cccd_reader.model import PartialDate, ascii_fold
@@ -199,11 +198,7 @@ class DG13:
     @classmethod
     def decode(cls, data: bytes) -> Self:
         data = bytes(data)
-        try:
-            top = decode_one(data, file=FILE, allow_trailing=True)
-        except TLVError as exc:
-            raise reraise_as(FILE, exc) from None
-        expect_tag(top, DG13_TAG, file=FILE, what="DG13 template")
+        top = decode_template(data, DG13_TAG, file=FILE, what="DG13 template")
         children = top.children or ()
         if not children or children[0].tag != 0x30 or children[0].children is None:
             raise ParseError("expected a SEQUENCE inside DG13", file=FILE, offset=value_offset(top))

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Self
 
-from cccd_reader.errors import InputError, ParseError, TLVError
-from cccd_reader.iso7816.tlv import TLV, decode_one, encode_tlv
+from cccd_reader.errors import InputError, ParseError
+from cccd_reader.iso7816.tlv import TLV, encode_tlv
 from cccd_reader.lds import DG_TAGS
 from cccd_reader.lds.biometric import (
     BDB_CONSTRUCTED_TAG,
@@ -38,12 +38,11 @@ from cccd_reader.lds.biometric import (
 from cccd_reader.lds.raw import (
     Node,
     Source,
+    decode_template,
     encode_exact,
     encode_int,
-    expect_tag,
     int_value,
     remember_source,
-    reraise_as,
     value_offset,
 )
 from cccd_reader.model import Portrait
@@ -105,11 +104,7 @@ class DG2:
     @classmethod
     def decode(cls, data: bytes) -> Self:
         data = bytes(data)
-        try:
-            top = decode_one(data, file=FILE, allow_trailing=True)
-        except TLVError as exc:
-            raise reraise_as(FILE, exc) from None
-        expect_tag(top, DG2_TAG, file=FILE, what="DG2 template")
+        top = decode_template(data, DG2_TAG, file=FILE, what="DG2 template")
         group = top.find(BIGT_TAG)
         if group is None or group.children is None:
             raise ParseError(

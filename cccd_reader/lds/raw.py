@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cccd_reader.errors import ParseError, TLVError
-from cccd_reader.iso7816.tlv import TLV, encode_tlv, is_constructed, read_header
+from cccd_reader.iso7816.tlv import TLV, decode_one, encode_tlv, is_constructed, read_header
 
 Source = tuple[bytes, bytes]
 """(original bytes, SHA-256 of the canonical encoding made from the decoded fields)."""
@@ -125,6 +125,19 @@ def reraise_as(file: str, exc: TLVError) -> ParseError:
     if exc.file == file:
         return exc
     return TLVError(exc.reason, file=file, offset=exc.offset)
+
+
+def decode_template(data: bytes, tag: int, *, file: str, what: str) -> TLV:
+    """Decode an EF's outer template and check its tag.
+
+    Bytes after the template are tolerated (chips pad files); TLV errors are re-labelled with ``file``.
+    """
+    try:
+        top = decode_one(data, file=file, allow_trailing=True)
+    except TLVError as exc:
+        raise reraise_as(file, exc) from None
+    expect_tag(top, tag, file=file, what=what)
+    return top
 
 
 @dataclass(frozen=True)
