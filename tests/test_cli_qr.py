@@ -110,7 +110,7 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], stdin: str | bytes | 
 
 
 def test_no_payload_at_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    import click
+    from cccd_reader.cli import qr as cli_qr
 
     class Tty:
         def isatty(self) -> bool:
@@ -119,7 +119,7 @@ def test_no_payload_at_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
         def read(self, n: int = -1) -> bytes:
             raise AssertionError("must not read a terminal")
 
-    monkeypatch.setattr(click, "get_binary_stream", lambda name: Tty())
+    monkeypatch.setattr(cli_qr, "stdin_bytes", lambda: Tty())
     code, _out, err = run(["qr"])
     assert code == EXIT_BAD_INPUT
     assert "--text" in err

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
+from typing import BinaryIO
 
 import click
 from rich.console import Console
@@ -34,11 +36,16 @@ _VARIANTS = {
 }
 
 
+def stdin_bytes() -> BinaryIO:
+    """Standard input as bytes: the text stream's documented ``buffer`` (also under click's test runner)."""
+    return sys.stdin.buffer
+
+
 def read_payload_text(text: str | None) -> str:
     """The payload from ``--text``, or from standard input for ``-`` / no text on a non-terminal stdin."""
     if text is not None and text != "-":
         return text
-    stdin = click.get_binary_stream("stdin")
+    stdin = stdin_bytes()
     if text is None and stdin.isatty():
         raise InputError("no QR payload given: pass --text PAYLOAD, or pipe the payload on standard input")
     data = stdin.read(MAX_STDIN_BYTES + 1)
@@ -107,7 +114,7 @@ def read_image_record(image: str | None, camera: int | None, frames: str | None,
         return qrimage.decode_qr_stream(qrimage.frames_from_dir(frames), backend=backend)
     assert image is not None
     if image == "-":
-        data = click.get_binary_stream("stdin").read(MAX_STDIN_IMAGE_BYTES + 1)
+        data = stdin_bytes().read(MAX_STDIN_IMAGE_BYTES + 1)
         if len(data) > MAX_STDIN_IMAGE_BYTES:
             raise QRImageError("the image on standard input is larger than 64 MiB")
         return qrimage.read_qr_image(data, backend=backend)
