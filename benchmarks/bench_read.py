@@ -30,6 +30,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from docsection import replace_section  # noqa: E402
 
 from cccd_reader.emulator import load_sample  # noqa: E402
 from cccd_reader.emulator.card import SeededRandom  # noqa: E402
@@ -283,11 +286,9 @@ def main() -> int:
     text = "\n".join(body)
     print(text)
     if args.write_docs:
-        doc = ROOT / "docs" / "performance.md"
-        marker = "<!-- bench_read results -->"
-        head = doc.read_text(encoding="utf-8").split(marker)[0] if doc.exists() else ""
         stamp = f"Sample `{args.sample}`, {args.runs} runs per row, {machine}, {time.strftime('%Y-%m-%d')}."
-        doc.write_text(head + marker + "\n\n" + stamp + "\n\n" + text + "\n", encoding="utf-8")
+        replace_section(ROOT / "docs" / "performance.md", "bench_read results", stamp + "\n\n" + text,
+                        legacy_open_marker=True)
     return 0
 
 

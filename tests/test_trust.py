@@ -357,3 +357,68 @@ def test_icao_pkd_ldif(tmp_path: Path) -> None:
     assert verify_passive(sod, FILES, trust=store).status is PAStatus.FAILED  # the LDIF's CRL revokes it
     with pytest.raises(TrustStoreError):
         TrustStore().add_ldif(b"version: 1\n\ndn: cn=nothing\n")
+
+
+# --- indexes -----------------------------------------------------------------------------------------
+
+
+def _synthetic_cscas(n: int, *, name: str = "Synthetic") -> list[bytes]:
+    out = []
+    start = dt.datetime(2024, 1, 1, tzinfo=UTC)
+    for i in range(n):
+        k = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, f"{name} CSCA {i}")])
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(k.public_key())
+            .serial_number(1000 + i)
+            .not_valid_before(start)
+            .not_valid_after(start + dt.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(k.public_key()), critical=False)
+            .sign(k, hashes.SHA256())
+        )
+        out.append(cert.public_bytes(serialization.Encoding.DER))
+    return out
+
+
+def test_indexes_find_anchors_among_many() -> None:
+    store = TrustStore.from_paths(PKI / "trust")
+    store.extend(_synthetic_cscas(40))
+    (vn,) = store.for_country("VN")
+    dsc = CertificateInfo.from_der(der("dsc-ecdsa"))
+    assert store.issuers_of(dsc) == [vn]
+    assert store.by_issuer_and_serial(vn.issuer_key, vn.serial_number) == [vn]
+    assert store.by_issuer_and_serial(vn.issuer_key, vn.serial_number + 1) == []
+    assert vn.subject_key_identifier is not None
+    assert store.by_key_identifier(vn.subject_key_identifier) == [vn]
+    assert store.by_key_identifier(b"\x00" * 20) == []
+    assert store.crls_for(vn) == list(store.crls)
+    # adding the same certificates again changes nothing in any index
+    before = len(store)
+    store.extend([der("csca-vn-test")])
+    store.add_crl((PKI / "trust" / "csca-vn-test.crl").read_bytes())
+    assert len(store) == before
+    assert store.issuers_of(dsc) == [vn]
+    assert len(store.crls_for(vn)) == 1
+
+
+def test_passive_authentication_does_not_reparse_the_anchors(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = TrustStore.from_paths(PKI / "trust")
+    store.extend(_synthetic_cscas(30))
+    files = {1: b"\x61\x03\x5f\x1f\x00"}
+    sod = build_sod(files, signer_key=key("dsc-ecdsa"), signer_cert=pem("dsc-ecdsa"))
+    parsed: list[bytes] = []
+    original = CertificateInfo.from_der.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[CertificateInfo], data: bytes) -> CertificateInfo:
+        parsed.append(bytes(data))
+        return original(cls, data)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(CertificateInfo, "from_der", classmethod(counting))
+    result = verify_passive(sod, files, trust=store)
+    assert result.status is PAStatus.PASSED
+    assert result.chain.status is ChainStatus.TRUSTED
+    assert parsed == [der("dsc-ecdsa")]  # the embedded signer only, never the store's anchors

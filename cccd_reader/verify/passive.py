@@ -250,18 +250,19 @@ def _check_data_groups(sod: SOD, files: Mapping[int, bytes]) -> tuple[DataGroupC
 
 
 def _find_signer(sod: SOD, trust: TrustStore | None) -> tuple[CertificateInfo | None, str | None, str | None]:
-    """The signer certificate (embedded, else from the trust store), its source, and why not if absent."""
+    """The signer certificate (embedded, else from the trust store), its source, and why not if absent.
+
+    The trust store is asked through its indexes (issuer and serial, key identifier): its anchors are
+    parsed once when loaded, not on every verification.
+    """
     sid = sod.signer_id
-    candidates: list[tuple[bytes, str]] = [(der, "sod") for der in sod.signer_certificates]
-    if trust is not None:
-        candidates += [(c.der, "trust store") for c in trust.certificates]
     malformed = False
-    parsed: list[tuple[CertificateInfo, str]] = []
-    for der, source in candidates:
+    embedded: list[CertificateInfo] = []
+    for der in sod.signer_certificates:
         try:
-            parsed.append((CertificateInfo.from_der(der), source))
+            embedded.append(CertificateInfo.from_der(der))
         except ParseError:
-            malformed = malformed or source == "sod"
+            malformed = True
     issuer_key: str | None = None
     if sid.issuer_der is not None:
         from asn1crypto import x509
@@ -270,17 +271,29 @@ def _find_signer(sod: SOD, trust: TrustStore | None) -> tuple[CertificateInfo | 
             issuer_key = str(x509.Name.load(sid.issuer_der).hashable)
         except Exception:  # an unreadable issuer name matches no certificate
             issuer_key = None
-    for cert, source in parsed:
-        if sid.serial_number is not None and sid.issuer_der is not None:
+    by_serial = sid.serial_number is not None and sid.issuer_der is not None
+    ski = sid.subject_key_identifier
+    for cert in embedded:
+        if by_serial:
             if cert.serial_number == sid.serial_number and cert.issuer_key == issuer_key:
-                return cert, source, None
-        elif (ski := sid.subject_key_identifier) is not None and cert.subject_key_identifier == ski:
-            return cert, source, None
-    embedded = [(c, s) for c, s in parsed if s == "sod"]
+                return cert, "sod", None
+        elif ski is not None and cert.subject_key_identifier == ski:
+            return cert, "sod", None
+    if trust is not None:
+        if by_serial:
+            found = (
+                trust.by_issuer_and_serial(issuer_key, sid.serial_number)
+                if issuer_key is not None and sid.serial_number is not None
+                else []
+            )
+        else:
+            found = trust.by_key_identifier(ski) if ski is not None else []
+        if found:
+            return found[0], "trust store", None
     if len(embedded) == 1 and len(sod.signer_certificates) == 1:
         # one embedded certificate that the signer identifier does not name: still check with it,
         # the signature decides
-        return embedded[0][0], "sod", None
+        return embedded[0], "sod", None
     if malformed:
         return None, None, "the embedded signer certificate is malformed"
     return None, None, "no certificate matching the signer identifier"

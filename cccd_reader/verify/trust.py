@@ -346,6 +346,13 @@ class TrustStore:
         self._sources: dict[bytes, str] = {}
         self._crls: dict[bytes, CRLInfo] = {}
         self._master_lists: list[MasterListInfo] = []
+        # indexes, kept in step by _index/_add_crl_info: a lookup is a dict access, not a scan of
+        # (and a re-parse of) every anchor, so a store with a master list's hundreds of CSCAs costs
+        # passive authentication about what one CSCA does
+        self._by_subject: dict[str, list[CertificateInfo]] = {}
+        self._by_key_id: dict[bytes, list[CertificateInfo]] = {}
+        self._by_issuer_serial: dict[tuple[str, int], list[CertificateInfo]] = {}
+        self._crls_by_issuer: dict[str, list[CRLInfo]] = {}
 
     # loading
 
@@ -441,10 +448,20 @@ class TrustStore:
             info = CertificateInfo.from_der(der)
         except ParseError as exc:
             raise TrustStoreError(f"not a usable certificate: {exc.reason}") from None
-        self._certs.setdefault(info.fingerprint, info)
+        self._index(info)
         if source:
             self._sources.setdefault(info.fingerprint, source)
         return info
+
+    def _index(self, cert: CertificateInfo) -> None:
+        """Add ``cert`` (once: duplicates by fingerprint collapse) and file it under each index."""
+        if cert.fingerprint in self._certs:
+            return
+        self._certs[cert.fingerprint] = cert
+        self._by_subject.setdefault(cert.subject_key, []).append(cert)
+        if cert.subject_key_identifier is not None:
+            self._by_key_id.setdefault(cert.subject_key_identifier, []).append(cert)
+        self._by_issuer_serial.setdefault((cert.issuer_key, cert.serial_number), []).append(cert)
 
     def add_master_list(self, data: bytes, *, source: str | None = None) -> MasterListInfo:
         """Add every CSCA of an ICAO master list after checking the list's own CMS signature.
@@ -465,7 +482,7 @@ class TrustStore:
                     info = MasterListInfo(**{**info.__dict__, "signer_trusted": True})
                     break
         for cert in certs:
-            self._certs.setdefault(cert.fingerprint, cert)
+            self._index(cert)
             self._sources.setdefault(cert.fingerprint, f"master list {source}" if source else "master list")
         self._master_lists.append(info)
         return info
@@ -482,7 +499,10 @@ class TrustStore:
             info = CRLInfo.from_der(raw)
         except ParseError as exc:
             raise TrustStoreError(f"not a usable CRL: {exc.reason}") from None
-        self._crls.setdefault(hashlib.sha256(raw).digest(), info)
+        digest = hashlib.sha256(raw).digest()
+        if digest not in self._crls:
+            self._crls[digest] = info
+            self._crls_by_issuer.setdefault(info.issuer_key, []).append(info)
         return info
 
     def add_ldif(self, data: bytes, *, source: str | None = None) -> dict[str, int]:
@@ -535,15 +555,23 @@ class TrustStore:
 
     def issuers_of(self, cert: CertificateInfo) -> list[CertificateInfo]:
         """Anchors whose subject is ``cert``'s issuer, those with a matching key identifier first."""
-        found = [c for c in self._certs.values() if c.subject_key == cert.issuer_key]
+        found = list(self._by_subject.get(cert.issuer_key, ()))
         aki = cert.authority_key_identifier
         if aki is not None:
             found.sort(key=lambda c: c.subject_key_identifier != aki)
         return found
 
+    def by_issuer_and_serial(self, issuer_key: str, serial_number: int) -> list[CertificateInfo]:
+        """Anchors with this issuer (normalized name, as ``CertificateInfo.issuer_key``) and serial."""
+        return list(self._by_issuer_serial.get((issuer_key, serial_number), ()))
+
+    def by_key_identifier(self, key_identifier: bytes) -> list[CertificateInfo]:
+        """Anchors whose subject key identifier is ``key_identifier``."""
+        return list(self._by_key_id.get(bytes(key_identifier), ()))
+
     def crls_for(self, issuer: CertificateInfo) -> list[CRLInfo]:
         """CRLs naming ``issuer`` as their issuer (signature not yet checked), newest first."""
-        found = [c for c in self._crls.values() if c.issuer_key == issuer.subject_key]
+        found = list(self._crls_by_issuer.get(issuer.subject_key, ()))
         found.sort(key=lambda c: c.this_update, reverse=True)
         return found
 
