@@ -61,7 +61,13 @@ class FaultyTransport:
     * ``naked_sw``: {APDU index: SW} answered bare instead of forwarding the command.
     * ``naked_sw_when``: ``f(apdu, index) -> SW | None`` for conditions the mapping cannot express.
     * ``corrupt_mac_at``: APDU indexes whose (forwarded) response gets one MAC byte flipped.
+    * ``corrupt_byte_at``: {APDU index: byte position} of the (forwarded) response to flip one bit of;
+      a negative position counts from the end (-1 is SW2), a position past the end is taken modulo the
+      response length.
+    * ``lose_answer_at``: APDU indexes whose command reaches the card but whose answer is lost: the chip
+      acts on the command, then the link drops (:class:`CardRemovedError` until :meth:`reconnect`).
     * ``delay``: seconds to wait before each exchange (``sleep`` is injectable).
+    * ``delay_at``: {APDU index: seconds} to wait before that one exchange.
     """
 
     def __init__(
@@ -73,7 +79,10 @@ class FaultyTransport:
         naked_sw: Mapping[int, int] | None = None,
         naked_sw_when: Callable[[bytes, int], int | None] | None = None,
         corrupt_mac_at: Iterable[int] = (),
+        corrupt_byte_at: Mapping[int, int] | None = None,
+        lose_answer_at: Iterable[int] = (),
         delay: float = 0.0,
+        delay_at: Mapping[int, float] | None = None,
         chip_session: Callable[[], _ChipCounter | None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -83,7 +92,10 @@ class FaultyTransport:
         self.naked_sw = dict(naked_sw or {})
         self.naked_sw_when = naked_sw_when
         self.corrupt_mac_at = set(corrupt_mac_at)
+        self.corrupt_byte_at = dict(corrupt_byte_at or {})
+        self.lose_answer_at = set(lose_answer_at)
         self.delay = delay
+        self.delay_at = dict(delay_at or {})
         self.chip_session = chip_session
         self._sleep = sleep
         self.count = 0
@@ -98,6 +110,9 @@ class FaultyTransport:
         self.count += 1
         if self.delay:
             self._sleep(self.delay)
+        if self.delay_at.get(index):
+            self._sleep(self.delay_at[index])
+            self.injected.append((index, "delay"))
         if self.dropped or (self.drop_after is not None and index >= self.drop_after):
             self.dropped = True
             self.injected.append((index, "drop"))
@@ -119,6 +134,16 @@ class FaultyTransport:
             damaged = bytearray(raw)
             damaged[-3] ^= 0x01  # last MAC byte of DO8E, just before SW1 SW2
             self.injected.append((index, "corrupt MAC"))
+            return bytes(damaged)
+        if index in self.lose_answer_at:
+            self.dropped = True
+            self.injected.append((index, "answer lost"))
+            raise CardRemovedError(f"the answer was lost (injected at APDU {index})")
+        position = self.corrupt_byte_at.get(index)
+        if position is not None and raw:
+            damaged = bytearray(raw)
+            damaged[position % len(damaged)] ^= 0x01
+            self.injected.append((index, "corrupt byte"))
             return bytes(damaged)
         return raw
 
