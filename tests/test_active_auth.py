@@ -271,3 +271,77 @@ def test_garbage_signatures_never_raise():
     dg15 = DG15.decode(PASSPORT_DG15)
     for sig in (b"", b"\x00", b"\xff" * 128, b"\xff" * 129, b"\x01" * 64):
         assert not AA.verify_active_auth(dg15, b"\x00" * 8, sig).passed
+
+
+# --- ISO/IEC 9796-2 full recovery: the whole message comes back and must end with this read's challenge ---
+
+
+FULL_HEADERS = {"no padding": b"\x4a", "padded": b"\x4b\xbb\xbb\xba"}
+
+
+def _sign_full_recovery(key: rsa.RSAPrivateKey, m: bytes, *, head: bytes = b"\x4a") -> bytes:
+    """A scheme-1 signature with *full* message recovery (header 01, bit 0x20 clear), SHA-1 trailer:
+    F = head || M || SHA-1(M) || BC, head 4A, or 4B BB..BB BA when M is shorter."""
+    numbers = key.private_numbers()
+    n, d = numbers.public_numbers.n, numbers.d
+    size = (n.bit_length() + 7) // 8
+    block = head + m + hashlib.sha1(m).digest() + b"\xbc"
+    assert len(block) == size, (len(block), size)
+    return pow(int.from_bytes(block, "big"), d, n).to_bytes(size, "big")
+
+
+class ReplayingChip:
+    """Answers every INTERNAL AUTHENTICATE with one signature recorded earlier (a clone's trick)."""
+
+    def __init__(self, signature: bytes) -> None:
+        self.signature = signature
+
+    def process(self, cmd: CommandAPDU) -> ResponseAPDU:
+        return ResponseAPDU(self.signature, 0x9000)
+
+
+@pytest.mark.parametrize("head", FULL_HEADERS.values(), ids=FULL_HEADERS.keys())
+def test_full_recovery_answer_must_end_with_this_challenge(head):
+    key = rsa_key(1024)
+    dg15 = DG15.from_public_key(rsa_public_info(key))
+    challenge = bytes.fromhex("0123456789ABCDEF")
+    room = 128 - len(head) - 20 - 1  # bytes left for M in a 1024-bit block
+    m = counter(11)(room - 8) + challenge
+    signature = _sign_full_recovery(key, m, head=head)
+    opened = AA.iso9796_2_recover(key.public_key().public_numbers().n, 65537, signature)
+    assert not opened.partial and opened.m1 == m  # really a full-recovery block
+    good = AA.verify_active_auth(dg15, challenge, signature)
+    assert good.passed and good.reason is None
+    # the same answer replayed to a later read (a new challenge): the hash still matches M, but M does
+    # not end with the new challenge, so it proves nothing about this chip now
+    later = bytes.fromhex("FEDCBA9876543210")
+    replay = AA.verify_active_auth(dg15, later, signature)
+    assert not replay.passed and replay.reason
+    res = AA.perform_active_auth(Plain(ReplayingChip(signature)), dg15, challenge=later)
+    assert not res.passed and res.challenge == later
+
+
+def test_full_recovery_challenge_elsewhere_in_the_message_is_not_enough():
+    key = rsa_key(1024)
+    dg15 = DG15.from_public_key(rsa_public_info(key))
+    challenge = bytes.fromhex("1122334455667788")
+    room = 128 - 1 - 20 - 1
+    # the challenge is inside M, but M ends with other bytes
+    m = challenge + counter(12)(room - 8)
+    assert not AA.verify_active_auth(dg15, challenge, _sign_full_recovery(key, m)).passed
+    # and a full-recovery block whose hash is wrong fails even when M ends with the challenge
+    m = counter(13)(room - 8) + challenge
+    signature = bytearray(_sign_full_recovery(key, m))
+    numbers = key.private_numbers()
+    n, d = numbers.public_numbers.n, numbers.d
+    block = bytearray(pow(int.from_bytes(signature, "big"), 65537, n).to_bytes(128, "big"))
+    block[-2] ^= 0x01  # a bit of the hash
+    forged = pow(int.from_bytes(block, "big"), d, n).to_bytes(128, "big")
+    assert not AA.verify_active_auth(dg15, challenge, forged).passed
+
+
+def rsa_public_info(key: rsa.RSAPrivateKey):
+    from cccd_reader.lds.security_infos import PublicKeyInfo
+
+    numbers = key.public_key().public_numbers()
+    return PublicKeyInfo.from_rsa(numbers.n, numbers.e)
