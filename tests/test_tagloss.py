@@ -16,7 +16,7 @@ from cccd_reader.emulator import load_sample
 from cccd_reader.emulator.card import SeededRandom
 from cccd_reader.emulator.filesystem import ElementaryFile
 from cccd_reader.emulator.samples import sample_qr_payload
-from cccd_reader.errors import CardRemovedError, ReadError
+from cccd_reader.errors import CardRemovedError, CCCDError, ReadError
 from cccd_reader.qr.payload import parse_qr_payload
 from cccd_reader.read import MAX_RECOVERIES, read_card
 from cccd_reader.transport.faults import FaultyTransport
@@ -306,6 +306,9 @@ def test_another_persons_card_coming_back_is_a_read_error():
         read_card(SwapOnReconnect(load_sample(SAMPLE), load_sample("mai"), 25), _key(),
                   random_bytes=SeededRandom("o"))
     assert "different card" in str(info.value)
+    # the cause is what the returned card answered (it refused the key), not the error itself
+    assert isinstance(info.value.cause, CCCDError) and info.value.cause is not info.value
+    assert info.value.__cause__ is info.value.cause
     for name, data in info.value.partial.files.items():
         assert load_sample(SAMPLE).files.file(name).data == data
 

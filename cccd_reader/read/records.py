@@ -1,0 +1,234 @@
+"""The records a read produces: the :class:`CardRecord`, its security outcome and its cost.
+
+Plain data with ``to_dict()``; nothing here talks to a card.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cccd_reader.model import to_jsonable
+
+
+@dataclass
+class StepStats:
+    """Cost of one step: APDUs and bytes on the wire (secure-messaging overhead included)."""
+
+    name: str
+    apdus: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "apdus": self.apdus, "bytes_sent": self.bytes_sent,
+                "bytes_received": self.bytes_received, "retries": self.retries,
+                "seconds": round(self.seconds, 6)}
+
+
+@dataclass
+class ReadStats:
+    """What a read cost, per step and in total. ``recoveries`` counts tag losses recovered from."""
+
+    steps: list[StepStats] = field(default_factory=list)
+    recoveries: int = 0
+    key_attempts: int = 0
+
+    def step(self, name: str) -> StepStats:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        s = StepStats(name)
+        self.steps.append(s)
+        return s
+
+    @property
+    def apdus(self) -> int:
+        return sum(s.apdus for s in self.steps)
+
+    @property
+    def bytes_sent(self) -> int:
+        return sum(s.bytes_sent for s in self.steps)
+
+    @property
+    def bytes_received(self) -> int:
+        return sum(s.bytes_received for s in self.steps)
+
+    @property
+    def retries(self) -> int:
+        return sum(s.retries for s in self.steps)
+
+    @property
+    def seconds(self) -> float:
+        return sum(s.seconds for s in self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"apdus": self.apdus, "bytes_sent": self.bytes_sent, "bytes_received": self.bytes_received,
+                "retries": self.retries, "recoveries": self.recoveries, "key_attempts": self.key_attempts,
+                "seconds": round(self.seconds, 6), "steps": [s.to_dict() for s in self.steps]}
+
+
+PASSED = "passed"
+FAILED = "failed"
+NOT_SUPPORTED = "not_supported"  # the card does not offer it (no DG14 / DG15)
+NOT_RUN = "not_run"  # the read stopped before the step, or it was skipped
+UNKNOWN = "unknown"  # could not be judged (e.g. passive authentication could not run)
+UNTRUSTED = "passed_untrusted"  # hashes and signature fine, but the signer does not chain to a trusted CSCA
+
+
+@dataclass
+class QRMismatch:
+    """One field where the printed QR disagrees with the chip (values are not kept: personal data)."""
+
+    field: str
+    detail: str = "differs"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "detail": self.detail}
+
+
+@dataclass
+class ReadSecurity:
+    """How access was gained and what the authenticity checks said."""
+
+    access_protocol: str | None = None  # "PACE" / "BAC"
+    access_key: str | None = None  # "CAN" / "MRZ"
+    access_detail: str | None = None  # e.g. the PACE protocol and parameters
+    keys_tried: int = 0
+    chip_auth: str = NOT_RUN
+    active_auth: str = NOT_RUN
+    passive_auth: str = NOT_RUN
+    hashes_ok: bool | None = None  # every file read matches its SOD hash
+    passive_detail: Any = None  # the PassiveAuthResult when available
+    qr_checked: bool = False
+    qr_mismatches: list[QRMismatch] = field(default_factory=list)
+    qr_not_compared: list[str] = field(default_factory=list)  # QR fields the chip did not provide
+    details: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def genuine(self) -> bool:
+        """Passive authentication passed AND Chip or Active Authentication passed."""
+        return self.passive_auth == PASSED and PASSED in (self.chip_auth, self.active_auth)
+
+    @property
+    def qr_matches(self) -> bool | None:
+        return None if not self.qr_checked else not self.qr_mismatches
+
+    @property
+    def verdict(self) -> str:
+        """One word for people: ``genuine``, ``not-genuine`` (a check failed), ``mismatch`` (QR vs chip)
+        or ``unverified`` (nothing failed, but not everything needed for "genuine" could be checked)."""
+        if FAILED in (self.chip_auth, self.active_auth, self.passive_auth) or self.hashes_ok is False:
+            return "not-genuine"
+        if self.qr_mismatches:
+            return "mismatch"
+        return "genuine" if self.genuine else "unverified"
+
+    def to_dict(self) -> dict[str, Any]:
+        passive = self.passive_detail
+        return {
+            "verdict": self.verdict,
+            "genuine": self.genuine,
+            "access": {"protocol": self.access_protocol, "key": self.access_key,
+                       "detail": self.access_detail, "keys_tried": self.keys_tried},
+            "chip_authentication": self.chip_auth,
+            "active_authentication": self.active_auth,
+            "passive_authentication": self.passive_auth,
+            "hashes_ok": self.hashes_ok,
+            "passive_authentication_detail": to_jsonable(passive) if passive is not None else None,
+            "qr_matches_chip": self.qr_matches,
+            "qr_mismatches": [m.to_dict() for m in self.qr_mismatches],
+            "qr_not_compared": list(self.qr_not_compared),
+            "details": dict(self.details),
+        }
+
+
+@dataclass
+class CardRecord:
+    """Everything one read produced. ``files`` holds the raw bytes by name (``"DG1"``, ``"EF.SOD"``...).
+
+    ``failed_step`` is set on a partial record (attached to a ReadError). ``repr`` shows no personal data.
+    """
+
+    identity: Any = None
+    mrz: Any = None
+    portrait: Any = None
+    files: dict[str, bytes] = field(default_factory=dict)
+    decoded: dict[str, Any] = field(default_factory=dict)
+    security: ReadSecurity = field(default_factory=ReadSecurity)
+    stats: ReadStats = field(default_factory=ReadStats)
+    warnings: list[str] = field(default_factory=list)
+    atr: bytes = b""
+    failed_step: str | None = None
+    error: str | None = None
+
+    def __repr__(self) -> str:
+        return (f"CardRecord(files={sorted(self.files)}, verdict={self.security.verdict!r}, "
+                f"failed_step={self.failed_step!r})")
+
+    @property
+    def complete(self) -> bool:
+        return self.failed_step is None
+
+    def to_dict(self, *, include_files: bool = False, include_portrait: bool = True) -> dict[str, Any]:
+        """JSON-ready values. Raw file bytes only with ``include_files`` (base64)."""
+        out: dict[str, Any] = {
+            "complete": self.complete,
+            "failed_step": self.failed_step,
+            "error": self.error,
+            "identity": to_jsonable(self.identity) if self.identity is not None else None,
+            "mrz": _mrz_dict(self.mrz),
+            "portrait": (_portrait_dict(self.portrait, include_portrait)
+                         if self.portrait is not None else None),
+            "security": self.security.to_dict(),
+            "files_read": sorted(self.files, key=_file_order),
+            "stats": self.stats.to_dict(),
+            "warnings": list(self.warnings),
+            "atr": self.atr.hex().upper() if self.atr else None,
+        }
+        if include_files:
+            out["files"] = {k: to_jsonable(v) for k, v in sorted(self.files.items())}
+        return out
+
+    def to_json(self, *, indent: int | None = 2, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(**kwargs), ensure_ascii=False, indent=indent)
+
+
+def _file_order(name: str) -> tuple[int, str]:
+    if name.startswith("DG") and name[2:].isdigit():
+        return (int(name[2:]), name)
+    return (0, name)
+
+
+def _mrz_dict(mrz: Any) -> Any:
+    if mrz is None:
+        return None
+    return to_jsonable(mrz)
+
+
+def _portrait_dict(portrait: Any, include_image: bool) -> Any:
+    data = to_jsonable(portrait)
+    if not include_image and isinstance(data, dict):
+        for k in ("image", "image_base64", "data", "image_data"):
+            if k in data:
+                data[k] = None
+    return data
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """Passed to the ``progress`` callback: a step starting / ending, or bytes of a file arriving."""
+
+    step: str
+    event: str  # "start", "bytes", "done", "skip", "retry"
+    file: str | None = None
+    done: int = 0
+    total: int | None = None
+    message: str = ""
+
+
+ProgressCallback = Callable[[ProgressEvent], None]

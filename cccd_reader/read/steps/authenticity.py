@@ -1,0 +1,230 @@
+"""Steps ``chip_auth``, ``active_auth`` and ``passive_auth``: is the chip genuine and its data unaltered.
+
+``security.genuine`` is true only when passive authentication passed (the SOD signature chains to a
+trusted CSCA and every file read matches its hash) AND Chip Authentication or Active Authentication
+passed (the chip holds the private key whose public key the SOD vouches for, so it is not a copy).
+An EF.SOD read across a recovery must carry a valid signature; otherwise the read fails with
+``ReadError`` and the bytes are dropped from the partial record rather than returned.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from cccd_reader.errors import (
+    CardError,
+    CCCDError,
+    ChipAuthenticationError,
+    InputError,
+    ParseError,
+    ReadError,
+    SecureMessagingError,
+    TransportError,
+    UnsupportedProtocol,
+    VerificationError,
+)
+from cccd_reader.read.records import FAILED, NOT_RUN, NOT_SUPPORTED, PASSED, UNKNOWN, UNTRUSTED
+from cccd_reader.read.recovery import Recovery
+from cccd_reader.read.state import PipelineState
+
+
+def security_file(st: PipelineState, name: str, verdict: str, detail: str) -> Any:
+    """Decode DG14 / DG15 for an authenticity check, or set that check's verdict and return ``None``:
+    not supported when the card has no such file, failed when the file is malformed."""
+    sec = st.record.security
+    raw = st.record.files.get(name)
+    if raw is None:
+        setattr(sec, verdict, NOT_SUPPORTED)
+        return None
+    from cccd_reader.lds import decode_file
+
+    try:
+        decoded = decode_file(name, raw)
+    except ParseError as exc:
+        setattr(sec, verdict, FAILED)
+        sec.details[detail] = f"{name} is malformed: {getattr(exc, 'reason', exc)}"
+        return None
+    st.record.decoded[name] = decoded
+    return decoded
+
+
+def chip_auth(st: PipelineState, recovery: Recovery) -> None:
+    """Chip Authentication (or the PACE-CAM check): proves the chip holds the private key of DG14.
+
+    After CA the chip answers under new session keys. The proof is the first read under them: DG14 is
+    read again under the CA session and must come back byte for byte; a clone without the private key
+    cannot produce valid secure messaging there."""
+    sec = st.record.security
+    dg14 = security_file(st, "DG14", "chip_auth", "chip_authentication")
+    if dg14 is None:
+        return
+    if st.pace_result is not None and getattr(st.pace_result, "mapping", None) == "CAM":
+        from cccd_reader.protocols.chip_auth import verify_cam
+
+        cam = verify_cam(st.pace_result, dg14)
+        sec.chip_auth = PASSED if cam.passed else FAILED
+        sec.details["chip_authentication"] = "PACE-CAM" + (f": {cam.reason}" if cam.reason else "")
+        return
+    dg14_raw = st.record.files["DG14"]  # present: security_file decoded it
+    try:
+        outcome = recovery.guarded("chip_auth", lambda: run_chip_auth(st, dg14, dg14_raw))
+    except UnsupportedProtocol as exc:
+        sec.chip_auth = NOT_SUPPORTED
+        sec.details["chip_authentication"] = str(exc)
+        return
+    except (ChipAuthenticationError, CardError) as exc:
+        outcome = (False, str(exc))
+    passed, detail = outcome
+    sec.chip_auth = PASSED if passed else FAILED
+    if detail:
+        sec.details["chip_authentication"] = detail
+    if not passed:
+        # the chip dropped the session after the failed attempt: authenticate again for what follows
+        recovery.guarded("chip_auth", lambda: reauth_quiet(st, recovery))
+
+
+def run_chip_auth(st: PipelineState, dg14: Any, dg14_raw: bytes) -> tuple[bool, str | None]:
+    from cccd_reader.crypto.sm import SecureMessagingTransport
+    from cccd_reader.lds import file_info
+    from cccd_reader.protocols.chip_auth import perform_chip_auth
+
+    result = perform_chip_auth(st.secure(), dg14, random_bytes=st.options.random_bytes)
+    st.sm = SecureMessagingTransport(st.link, result.session)
+    info = file_info("DG14")
+    assert info is not None
+    reader = st.file_reader(st.sm)
+    try:
+        again = bytes(reader.read_file(info.fid, sfi=info.sfi, name="DG14"))
+    except SecureMessagingError:
+        return False, ("the chip could not use the Chip Authentication session keys: "
+                       "it may be a clone")
+    if st.reader is not None:
+        st.reader.resume(st.sm)
+    if again != dg14_raw:
+        return False, "DG14 read under the Chip Authentication session differs: it may be a clone"
+    key_note = f", key {result.key_id}" if result.key_id is not None else ""
+    return True, f"{result.protocol_name}{key_note}"
+
+
+def reauth_quiet(st: PipelineState, recovery: Recovery) -> None:
+    assert st.access is not None
+    recovery.reauthenticate(st.access)
+
+
+def active_auth(st: PipelineState, recovery: Recovery) -> None:
+    sec = st.record.security
+    dg15 = security_file(st, "DG15", "active_auth", "active_authentication")
+    if dg15 is None:
+        return
+    from cccd_reader.protocols.active_auth import perform_active_auth
+
+    dg14 = st.record.decoded.get("DG14")
+
+    def run() -> Any:
+        return perform_active_auth(st.secure(), dg15, random_bytes=st.options.random_bytes, dg14=dg14)
+
+    try:
+        result = recovery.guarded("active_auth", run)
+    except UnsupportedProtocol as exc:
+        sec.active_auth = NOT_SUPPORTED
+        sec.details["active_authentication"] = str(exc)
+        return
+    except CCCDError as exc:
+        if isinstance(exc, TransportError):
+            raise
+        sec.active_auth = FAILED
+        sec.details["active_authentication"] = str(exc)
+        return
+    sec.active_auth = PASSED if passed(result) else FAILED
+    desc = describe(result)
+    if desc:
+        sec.details["active_authentication"] = desc
+
+
+def passive_auth(st: PipelineState, recovery: Recovery) -> None:
+    sec = st.record.security
+    if st.sod is None:
+        sec.passive_auth = NOT_RUN
+        sec.details["passive_authentication"] = "no EF.SOD"
+        return
+    from cccd_reader.verify import TrustStore, verify_passive
+
+    trust = st.options.trust
+    if trust is not None and not isinstance(trust, TrustStore):
+        if not isinstance(trust, str | os.PathLike | list | tuple):
+            raise InputError("trust must be a TrustStore, or a path or list of paths to CSCA "
+                             "certificates, master lists or CRLs")
+        trust = TrustStore.from_paths(trust)
+    files = {int(k[2:]): v for k, v in st.record.files.items()
+             if k.startswith("DG") and k[2:].isdigit()}
+    try:
+        result = verify_passive(st.sod, files, trust=trust)
+    except VerificationError as exc:
+        sec.passive_auth = UNKNOWN
+        sec.details["passive_authentication"] = str(exc)
+        return
+    sec.passive_detail = result
+    sec.passive_auth = pa_status(result)
+    if "EF.SOD" in st.resumed and not sod_intact(result):
+        st.record.files.pop("EF.SOD", None)
+        raise ReadError("EF.SOD was read across a tag loss and does not verify: the record is "
+                        "discarded; read the card again", step="passive_auth", partial=st.record)
+
+
+def sod_intact(result: Any) -> bool:
+    """The SOD's own signature verifies (with the certificate it carries): its bytes are one piece, even
+    when the certificate chain or the validity dates fail for other reasons."""
+    signature = getattr(result, "signature", None)
+    status = getattr(signature, "status", None)
+    if status is not None:
+        return str(getattr(status, "value", status)).lower() == "valid"
+    return pa_status(result) in (PASSED, UNTRUSTED)
+
+
+def passed(result: Any) -> bool:
+    for attr in ("passed", "verified", "ok", "success", "valid"):
+        value = getattr(result, attr, None)
+        if isinstance(value, bool):
+            return value
+    return result is not None and result is not False
+
+
+def pa_status(result: Any) -> str:
+    for attr in ("status", "verdict"):
+        value = getattr(result, attr, None)
+        if value is not None:
+            text = str(getattr(value, "value", value)).lower()
+            if text in ("passed", "valid", "ok", "genuine"):
+                return PASSED
+            if text in ("failed", "invalid", "not-genuine"):
+                return FAILED
+            if "untrusted" in text:
+                return UNTRUSTED
+            if "unknown" in text:
+                return UNKNOWN
+            return text
+    ok = getattr(result, "passed", None)
+    if isinstance(ok, bool):
+        return PASSED if ok else FAILED
+    return UNKNOWN
+
+
+def describe(result: Any) -> str | None:
+    for attr in ("describe", "summary"):
+        fn = getattr(result, attr, None)
+        if callable(fn):
+            try:
+                return str(fn())
+            except Exception:  # noqa: S112  best effort
+                continue
+        if isinstance(fn, str):
+            return fn
+    for attr in ("protocol_name", "protocol", "oid_name", "algorithm"):
+        value = getattr(result, attr, None)
+        if isinstance(value, str):
+            return value
+        name = getattr(value, "name", None)
+        if isinstance(name, str):
+            return name
+    return None
