@@ -89,6 +89,20 @@ class TransportError(CCCDError):
     """The link to the card failed (reader error, card removed, tag lost)."""
 
 
+class TransientError(TransportError):
+    """A step could not complete because of the link, and nothing was proven wrong.
+
+    A damaged or lost answer, an answer that arrived without secure messaging (a bare status word anyone
+    on the link could send), or a status word that does not fit the step. Authenticate again and retry
+    the step: a genuine card answers correctly the next time. ``step`` names the protocol step.
+    Proof of forgery (an answer intact under secure messaging yet wrong) is never a TransientError.
+    """
+
+    def __init__(self, message: str, *, step: str | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+
+
 class ReaderNotFoundError(TransportError):
     """No (matching) reader is connected, or the PC/SC service is not running."""
 
@@ -97,7 +111,7 @@ class NoCardError(TransportError):
     """A reader is there but no card was presented in time."""
 
 
-class CardRemovedError(TransportError):
+class CardRemovedError(TransientError):
     """The card left the field or the link dropped during an exchange (tag loss)."""
 
 

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from cccd_reader.crypto.ec import STANDARD_EC_DOMAINS
 from cccd_reader.crypto.sm import SecureMessagingTransport, SMSession
-from cccd_reader.errors import ActiveAuthenticationError, InputError
+from cccd_reader.errors import ActiveAuthenticationError, InputError, SecureMessagingError, TransientError
 from cccd_reader.iso7816.apdu import CommandAPDU, ResponseAPDU
 from cccd_reader.lds.dg15 import DG15
 from cccd_reader.lds.security_infos import ActiveAuthenticationInfo, SecurityInfos
@@ -259,7 +259,9 @@ def test_over_secure_messaging_with_a_naked_6700():
     chip = AA.ActiveAuthChip.rsa(rsa_key(3072), random_bytes=counter())
     card = SMCard(chip, naked=True)
     term = SecureMessagingTransport(card, SMSession(b"\x33" * 16, b"\x44" * 16, "AES-128"))
-    with pytest.raises(ActiveAuthenticationError):
+    # this chip counted the command it answered bare, so the next command's MAC fails on its side: the
+    # session is out of step, which says nothing about the chip's key (re-authenticate and retry)
+    with pytest.raises(SecureMessagingError):
         AA.perform_active_auth(term, chip.public_key, challenge=b"abcdefgh")
     chip2 = AA.ActiveAuthChip.rsa(rsa_key(1024), quirk="empty_on_short", random_bytes=counter())
     card2 = SMCard(chip2, naked=False)
@@ -345,3 +347,69 @@ def rsa_public_info(key: rsa.RSAPrivateKey):
 
     numbers = key.public_key().public_numbers()
     return PublicKeyInfo.from_rsa(numbers.n, numbers.e)
+
+
+# --- a link glitch is "could not complete", an intact wrong answer is a failed AA ---------------------
+
+
+class GlitchyCard(SMCard):
+    """AA behind secure messaging; the first command is answered bare with ``sw`` (never reaching the
+    chip), or (``sw`` None) its protected answer has one bit flipped."""
+
+    def __init__(self, chip, sw: int | None) -> None:
+        super().__init__(chip, naked=False)
+        self.sw, self.n = sw, 0
+
+    def transmit(self, apdu: bytes) -> bytes:
+        self.n += 1
+        if self.n == 1 and self.sw is not None:
+            return self.sw.to_bytes(2, "big")
+        raw = super().transmit(apdu)
+        if self.n == 1:
+            raw = raw[:-3] + bytes([raw[-3] ^ 1]) + raw[-2:]
+        return raw
+
+
+def _terminal(card) -> SecureMessagingTransport:
+    return SecureMessagingTransport(card, SMSession(b"\x33" * 16, b"\x44" * 16, "AES-128"))
+
+
+@pytest.mark.parametrize("sw", [0x6A82, 0x6982, 0x6D00, 0x6985])
+def test_bare_status_word_is_transient_not_a_failed_aa(sw):
+    chip = AA.ActiveAuthChip.rsa(rsa_key(1024), random_bytes=counter())
+    with pytest.raises(TransientError) as info:
+        AA.perform_active_auth(_terminal(GlitchyCard(chip, sw)), chip.public_key, challenge=b"abcdefgh")
+    assert not isinstance(info.value, ActiveAuthenticationError)
+    assert info.value.step == "active_auth"
+
+
+def test_damaged_answer_is_a_secure_messaging_error_not_a_failed_aa():
+    chip = AA.ActiveAuthChip.rsa(rsa_key(1024), random_bytes=counter())
+    with pytest.raises(SecureMessagingError):
+        AA.perform_active_auth(_terminal(GlitchyCard(chip, None)), chip.public_key, challenge=b"abcdefgh")
+
+
+def test_intact_answers_still_decide():
+    chip = AA.ActiveAuthChip.rsa(rsa_key(1024), random_bytes=counter())
+    # an intact refusal under secure messaging is a failed AA (a genuine chip with DG15 signs)
+    refusing = AA.ActiveAuthChip.rsa(rsa_key(1024), random_bytes=counter())
+    refusing.process = lambda cmd: ResponseAPDU(b"", 0x6985)  # type: ignore[method-assign]
+    with pytest.raises(ActiveAuthenticationError) as info:
+        AA.perform_active_auth(_terminal(SMCard(refusing, naked=False)), chip.public_key,
+                               challenge=b"abcdefgh")
+    assert not isinstance(info.value, TransientError)
+    # an intact signature by another key is a failed result (a clone signal), not an error
+    other = AA.ActiveAuthChip.rsa(rsa_key(1536), random_bytes=counter())
+    res = AA.perform_active_auth(_terminal(SMCard(other, naked=False)), chip.public_key,
+                                 challenge=b"abcdefgh")
+    assert not res.passed
+
+
+def test_answer_without_status_word_is_transient():
+    class Mute:
+        def transmit(self, apdu: bytes) -> bytes:
+            return b"\x90"
+
+    chip = AA.ActiveAuthChip.rsa(rsa_key(1024), random_bytes=counter())
+    with pytest.raises(TransientError):
+        AA.perform_active_auth(Mute(), chip.public_key, challenge=b"abcdefgh")

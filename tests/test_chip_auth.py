@@ -20,6 +20,7 @@ from cccd_reader.errors import (
     ChipAuthenticationError,
     InputError,
     SecureMessagingError,
+    TransientError,
     UnsupportedProtocol,
 )
 from cccd_reader.iso7816.apdu import CommandAPDU, ResponseAPDU
@@ -324,3 +325,61 @@ def test_any_terminal_side_answer_gives_a_library_error(first, second):
     with contextlib.suppress(CCCDError):
         infos = SecurityInfos((pk_info, ChipAuthenticationInfo("0.4.0.127.0.7.2.2.3.2.2", 1)))
         CA.perform_chip_auth(Fuzz(), infos)
+
+
+# --- a link glitch is "could not complete", an intact wrong answer is a failed CA ---------------------
+
+
+class Glitch:
+    """Between terminal and card: answer the nth command bare with ``sw`` (the card never sees it), or
+    flip a bit of the nth answer (``sw`` None)."""
+
+    def __init__(self, card: Card, nth: int, sw: int | None) -> None:
+        self.card, self.nth, self.sw, self.n = card, nth, sw, 0
+
+    def transmit(self, apdu: bytes) -> bytes:
+        self.n += 1
+        if self.n == self.nth and self.sw is not None:
+            return self.sw.to_bytes(2, "big")
+        raw = self.card.transmit(apdu)
+        if self.n == self.nth:
+            raw = raw[:-3] + bytes([raw[-3] ^ 1]) + raw[-2:]
+        return raw
+
+
+def _aes_case():
+    dom, sk, pub = ec_keypair(13, 4242)
+    info = ChipAuthenticationInfo("0.4.0.127.0.7.2.2.3.2.2", 1)  # id-CA-ECDH-AES-CBC-CMAC-128
+    pk_info = ChipAuthenticationPublicKeyInfo(ID_PK_ECDH, PublicKeyInfo.from_ec(dom, pub))
+    return setup(pk_info, sk, info)
+
+
+@pytest.mark.parametrize("nth", [1, 2])  # MSE:Set AT, GENERAL AUTHENTICATE
+@pytest.mark.parametrize("sw", [0x6A82, 0x6982, 0x6A80, 0x6700])
+def test_bare_status_word_is_transient_not_a_failed_ca(nth, sw):
+    transport, card, dg14 = _aes_case()
+    glitchy = SecureMessagingTransport(Glitch(card, nth, sw), transport.session)
+    with pytest.raises(TransientError) as info:
+        CA.perform_chip_auth(glitchy, dg14)
+    assert not isinstance(info.value, ChipAuthenticationError)
+    assert info.value.step == "chip_auth" and "could not complete" in str(info.value)
+
+
+@pytest.mark.parametrize("nth", [1, 2])
+def test_damaged_answer_is_a_secure_messaging_error_not_a_failed_ca(nth):
+    transport, card, dg14 = _aes_case()
+    glitchy = SecureMessagingTransport(Glitch(card, nth, None), transport.session)
+    with pytest.raises(SecureMessagingError):
+        CA.perform_chip_auth(glitchy, dg14)
+
+
+def test_intact_refusal_under_secure_messaging_is_a_failed_ca():
+    # the same status word, but sent by the chip inside secure messaging (DO99 + a valid MAC): the chip
+    # that holds the session keys refused the key DG14 vouches for
+    dom, sk, pub = ec_keypair(13, 4242)
+    pk_info = ChipAuthenticationPublicKeyInfo(ID_PK_ECDH, PublicKeyInfo.from_ec(dom, pub))
+    transport, _card, _ = setup(pk_info, sk, ChipAuthenticationInfo("0.4.0.127.0.7.2.2.3.2.4", 1))
+    infos = SecurityInfos((pk_info, ChipAuthenticationInfo("0.4.0.127.0.7.2.2.3.2.2", 1)))
+    with pytest.raises(ChipAuthenticationError, match="6A80") as info:
+        CA.perform_chip_auth(transport, infos)
+    assert not isinstance(info.value, TransientError)

@@ -13,6 +13,7 @@ from minichip import DG1, DG2, EF_COM, FILES, KEY, MiniChip, blob, counter_rando
 
 from cccd_reader.crypto.sm import SecureMessagingTransport, SMSession
 from cccd_reader.errors import (
+    CardError,
     CardRemovedError,
     EndOfFile,
     FileNotFoundOnCard,
@@ -20,6 +21,7 @@ from cccd_reader.errors import (
     ParseError,
     SecureMessagingError,
     SecurityStatusNotSatisfied,
+    TransientError,
     WrongLength,
 )
 from cccd_reader.iso7816.tlv import encode_tlv
@@ -418,9 +420,11 @@ def test_failed_read_of_another_file_forces_reselect_before_resume() -> None:
     faults = FaultyTransport(chip, naked_sw_when=lambda apdu, i: 0x6A82 if i == 12 else None,
                              chip_session=lambda: chip.session)
     reader = FileReader(bac_session(faults))
-    with pytest.raises(FileNotFoundOnCard):
+    with pytest.raises(TransientError) as info:  # half-way through a file: could not complete, resumable
         reader.read_ef(F.DATA_GROUPS[2])
+    assert isinstance(info.value.__cause__, FileNotFoundOnCard) and info.value.step == "files"
     kept = reader.partials["DG2"]
+    assert 0 < kept < len(DG2)
     with pytest.raises(SecurityStatusNotSatisfied):
         reader.read_ef(F.DATA_GROUPS[3])
     n = len(chip.log)
@@ -482,3 +486,25 @@ def test_any_interruption_resumes_to_the_exact_file(drops: list[int], aes: bool,
             reader.resume(new_session())
     assert out == DG2
     assert sum(le for ins, _, le in chip.reads) >= len(DG2)
+
+
+@pytest.mark.parametrize("sw", [0x6A82, 0x6982, 0x6A86, 0x6D00])
+def test_status_word_half_way_is_transient_and_resumes(sw) -> None:
+    """A file that answered its first bytes cannot vanish or lock: a bare status word half-way is the
+    link's doing. It is 'could not complete' (resumable), and the same status word on the file's first
+    read is still the chip's typed answer for the caller to judge."""
+    chip = make_chip()
+    faults = FaultyTransport(chip, naked_sw={8: sw}, chip_session=lambda: chip.session)
+    reader = FileReader(bac_session(faults))
+    with pytest.raises(TransientError):
+        reader.read_ef(F.DATA_GROUPS[2])
+    assert reader.partials["DG2"] > 0
+    assert reader.read_ef(F.DATA_GROUPS[2]) == DG2  # resumed at the offset, byte for byte
+    chip = make_chip()
+    faults = FaultyTransport(chip, chip_session=lambda: chip.session)
+    reader = FileReader(bac_session(faults))
+    faults.naked_sw = {faults.count: sw, faults.count + 1: sw}  # the first read, and the SELECT fallback
+    with pytest.raises(CardError) as info:
+        reader.read_ef(F.DATA_GROUPS[2])
+    assert not isinstance(info.value, TransientError) and info.value.sw == sw
+    assert not reader.partials

@@ -8,12 +8,16 @@
   ActiveAuthenticationInfo. Without one, SHA-256 is tried first, then SHA-384, SHA-512, SHA-224 and
   SHA-1, and the hash that verified is reported (nothing else on the card says which one the chip uses).
 
-Outcome (a failed AA is a clone signal):
+Outcome (a failed AA is a clone signal; a link glitch is not):
 
 * the chip answered with a signature: :class:`ActiveAuthResult` with ``passed`` True or False (and
   ``reason``); all evidence (challenge, signature, key) is kept for an offline re-check with
   :func:`verify_active_auth`;
-* the chip refused INTERNAL AUTHENTICATE or sent no signature at all: :class:`ActiveAuthenticationError`.
+* the chip refused INTERNAL AUTHENTICATE in an answer it could send (intact under secure messaging when
+  it is used) or sent no signature at all: :class:`ActiveAuthenticationError`;
+* the answer was damaged (:class:`SecureMessagingError`), came back as a bare status word without secure
+  messaging, or had no status word: :class:`TransientError`, nothing proven; authenticate again and
+  retry with a fresh challenge.
 
 Le: 256 (short) for keys up to 2048 bits, extended 65536 above. Chips differ: some answer 6700 or an
 empty response to one form and work with the other, so the other form is tried once on 6700 / empty;
@@ -27,7 +31,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cccd_reader.crypto import ec as _ec
-from cccd_reader.errors import ActiveAuthenticationError, CardError, InputError, ParseError, WrongLength
+from cccd_reader.errors import (
+    ActiveAuthenticationError,
+    CardError,
+    InputError,
+    ParseError,
+    SecureMessagingError,
+    TransientError,
+    WrongLength,
+)
 from cccd_reader.iso7816.apdu import CommandAPDU, ResponseAPDU
 from cccd_reader.lds.dg15 import DG15
 from cccd_reader.lds.security_infos import DG14, PublicKeyInfo, SecurityInfos
@@ -190,7 +202,8 @@ def _internal_authenticate(transport: Transport, challenge: bytes, le: int) -> R
     except WrongLength as exc:  # a naked 6700 / 6Cxx surfaced by the secure-messaging layer
         return ResponseAPDU(b"", exc.sw if exc.sw is not None else 0x6700)
     except ParseError:
-        raise ActiveAuthenticationError("Active Authentication: the answer has no status word") from None
+        raise TransientError("Active Authentication could not complete: the answer has no status word",
+                             step="active_auth") from None
 
 
 def perform_active_auth(
@@ -228,9 +241,11 @@ def perform_active_auth(
                 le = other
                 continue
             break
-    except CardError as exc:
-        raise ActiveAuthenticationError(f"Active Authentication: the chip refused INTERNAL AUTHENTICATE "
-                                        f"({exc}); it may be a clone") from exc
+    except SecureMessagingError:
+        raise  # a damaged answer (or a dead session): a link glitch, retry after authenticating again
+    except CardError as exc:  # a bare error SW surfaced by the secure-messaging layer: not protected
+        raise TransientError(f"Active Authentication could not complete: the chip answered INTERNAL "
+                             f"AUTHENTICATE without secure messaging ({exc})", step="active_auth") from exc
     if resp.sw != 0x9000 or not resp.data:
         what = "an empty answer" if resp.sw == 0x9000 else f"SW {resp.sw:04X}"
         raise ActiveAuthenticationError(f"Active Authentication: the chip gave {what} to INTERNAL "

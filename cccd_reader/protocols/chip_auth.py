@@ -36,6 +36,8 @@ from cccd_reader.errors import (
     ChipAuthenticationError,
     InputError,
     ParseError,
+    SecureMessagingError,
+    TransientError,
     UnsupportedProtocol,
 )
 from cccd_reader.iso7816.apdu import CommandAPDU, ResponseAPDU
@@ -172,13 +174,20 @@ def _infos_from(source: DG14 | CardSecurity | SecurityInfos | bytes) -> Security
 
 
 def _send(transport: Transport, cmd: CommandAPDU, what: str) -> bytes:
+    """One CA command. Only an answer intact under secure messaging can prove anything: an error status
+    word in it is a failed CA (:class:`ChipAuthenticationError`). A damaged answer (MAC failure:
+    :class:`SecureMessagingError`, raised as is), a bare status word the secure-messaging layer surfaced
+    or an answer without a status word is a link glitch: :class:`TransientError`, retry."""
     try:
         resp = ResponseAPDU.decode(transport.transmit(cmd.encode()))
-    except CardError as exc:  # a naked error SW surfaced by the secure-messaging layer
-        raise ChipAuthenticationError(f"Chip Authentication {what}: the chip refused ({exc}); "
-                                      "it may be a clone") from exc
+    except SecureMessagingError:
+        raise
+    except CardError as exc:  # a bare error SW surfaced by the secure-messaging layer: not protected
+        raise TransientError(f"Chip Authentication {what} could not complete: the chip answered "
+                             f"without secure messaging ({exc})", step="chip_auth") from exc
     except ParseError:
-        raise ChipAuthenticationError(f"Chip Authentication {what}: the answer has no status word") from None
+        raise TransientError(f"Chip Authentication {what} could not complete: the answer has no status "
+                             "word", step="chip_auth") from None
     if resp.sw != 0x9000:
         raise ChipAuthenticationError(f"Chip Authentication {what}: the chip answered SW {resp.sw:04X}; "
                                       "it may be a clone, or DG14 names a key the chip does not have")

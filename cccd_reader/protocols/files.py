@@ -11,7 +11,10 @@ The slow part of reading a chip card is the number of READ BINARY round trips, s
 * reads offsets above 32767 with the odd-INS READ BINARY (B1, offset in DO54, data in DO53);
 * keeps the bytes of a file whose read failed part-way (tag loss, dead SM session), so after
   re-authentication :meth:`FileReader.resume` swaps in the new transport and the next
-  :meth:`FileReader.read_file` continues at that offset.
+  :meth:`FileReader.read_file` continues at that offset;
+* reports an error status word after a file's first bytes arrived (6A82, 6982... half-way through a file
+  that exists) as :class:`~cccd_reader.errors.TransientError` ("could not complete", resumable), not as
+  the file being absent or protected.
 
 It talks only to a :class:`~cccd_reader.transport.base.Transport`, plain or secure-messaging wrapped; it
 asks the transport (duck-typed) for ``max_read_length(extended=)`` and ``last_wire_sizes`` when present.
@@ -31,7 +34,9 @@ from cccd_reader.errors import (
     InputError,
     InstructionNotSupported,
     ParseError,
+    SecureMessagingError,
     TLVError,
+    TransientError,
     WrongLength,
     WrongParameters,
 )
@@ -364,19 +369,26 @@ class FileReader:
                 try:
                     probe = first and total is None
                     data, sw = self._read_chunk(offset, want, sfi_now, probe=probe, what=key)
-                except (FileNotFoundOnCard, WrongParameters, InstructionNotSupported):
-                    if sfi_now is None or fid is None or self.sfi_ok:
-                        raise
+                except (SecureMessagingError, TransientError):
+                    raise
+                except CardError as exc:
+                    if isinstance(exc, EndOfFile) and total is None and not single_tlv and buf:
+                        break
+                    if buf and not isinstance(exc, EndOfFile):
+                        # A file that answered its first bytes does not vanish or lock half-way: a status
+                        # word here is the link's doing (or a chip glitch). The bytes so far are kept and
+                        # the next read_file resumes at this offset.
+                        raise TransientError(f"{key}: the read could not complete at offset {offset} "
+                                             f"({exc})", step="files") from exc
+                    refused = isinstance(exc, FileNotFoundOnCard | WrongParameters | InstructionNotSupported)
+                    if not refused or sfi_now is None or fid is None or self.sfi_ok:
+                        raise  # the file's first bytes: the caller decides what the status word means
                     # the chip does not take SFIs: select by FID and go on
                     self.sfi_ok = False
                     self.stats.retries += 1
                     self.stats.fallbacks.append(f"SFI read refused for {key}: SELECT by FID")
                     sfi_now = self._make_current(key, fid, None, offset)
                     continue
-                except EndOfFile:
-                    if total is None and not single_tlv and buf:
-                        break
-                    raise
                 if sfi_now is not None:
                     self.sfi_ok = True
                     sfi_now = None
