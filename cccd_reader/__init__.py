@@ -7,9 +7,7 @@ libraries.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from cccd_reader._lazy import lazy_exports
 from cccd_reader.errors import *  # noqa: F403  (the exception tree is part of the public API)
 from cccd_reader.errors import __all__ as _error_names
 
@@ -63,7 +61,7 @@ _LAZY: dict[str, str] = {
     "PassiveAuthResult": "cccd_reader.verify.passive",
     "PAStatus": "cccd_reader.verify.passive",
     "TrustStore": "cccd_reader.verify.trust",
-    "build_sod": "cccd_reader.verify.signing",
+    "build_sod": "cccd_reader.issue.signing",
     # security protocols and their files
     "perform_pace": "cccd_reader.protocols.pace",
     "PACEResult": "cccd_reader.protocols.pace",
@@ -85,17 +83,8 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [*_error_names, *_LAZY, "__version__"]
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cccd_reader' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, _dir = lazy_exports(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:
     return sorted(__all__)
-

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from cccd_reader.errors import ParseError, VerificationError
 from cccd_reader.iso7816.tlv import decode_one, encode_tlv
+from cccd_reader.issue.signing import build_sod
 from cccd_reader.lds.sod import decode_sod
 from cccd_reader.verify.passive import (
     CertificateValidity,
@@ -33,7 +34,7 @@ from cccd_reader.verify.passive import (
     verify_passive,
     verify_passive_offline,
 )
-from cccd_reader.verify.signing import EcdsaFallbackKey, build_sod, load_public_key, verify_signature
+from cccd_reader.verify.signing import EcdsaFallbackKey, load_public_key, verify_signature
 from cccd_reader.verify.trust import TrustStore
 
 PKI = Path(__file__).resolve().parent.parent / "samples" / "pki"

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cccd_reader.errors import InputError, ParseError
+from cccd_reader.issue.signing import build_signed_data, build_sod
 from cccd_reader.lds.sod import LDS_SECURITY_OBJECT_OID, SOD, decode_sod, encode_lds_security_object
-from cccd_reader.verify.signing import build_signed_data, build_sod
 from cccd_reader.verify.trust import CertificateInfo
 
 PKI = Path(__file__).resolve().parent.parent / "samples" / "pki"

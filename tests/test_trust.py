@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cccd_reader.errors import TrustStoreError
+from cccd_reader.issue.signing import build_master_list, build_sod
 from cccd_reader.verify.passive import ChainStatus, PAStatus, verify_passive
-from cccd_reader.verify.signing import build_master_list, build_sod
 from cccd_reader.verify.trust import CertificateInfo, CRLInfo, TrustStore
 
 PKI = Path(__file__).resolve().parent.parent / "samples" / "pki"

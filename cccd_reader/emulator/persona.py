@@ -735,12 +735,12 @@ def _signing_time(persona: Persona, signer: DocumentSigner) -> _dt.datetime:
 
 def personalize(persona: Persona, signer: DocumentSigner, *, keys: CardKeys | None = None) -> CardImage:
     """Encode every file of the persona's chip and sign its EF.SOD (deterministic for a given signer)."""
+    from cccd_reader.issue.signing import build_sod
     from cccd_reader.lds.com import EFCOM
     from cccd_reader.lds.dg1 import DG1
     from cccd_reader.lds.dg2 import DG2
     from cccd_reader.lds.dg13 import DG13
     from cccd_reader.lds.security_infos import DG14, SecurityInfos
-    from cccd_reader.verify.signing import build_sod
 
     keys = keys or card_keys(persona)
     prof = persona.profile
@@ -765,7 +765,7 @@ def personalize(persona: Persona, signer: DocumentSigner, *, keys: CardKeys | No
     card_security = None
     if prof.pace is not None and "CAM" in prof.pace.mappings:
         # PACE-CAM: the terminal checks the chip's proof against the CA key signed in EF.CardSecurity
-        from cccd_reader.verify.signing import build_signed_data
+        from cccd_reader.issue.signing import build_signed_data
 
         content = SecurityInfos.build([*card_access_infos(persona), *_dg14_infos(persona, keys)]).encode()
         card_security = build_signed_data(oids.ID_SECURITY_OBJECT, content, signer_key=signer.key,

@@ -1,13 +1,12 @@
 """Authenticity checks on data read from the chip: passive authentication and its trust store.
 
-Imports are lazy so that ``cccd_reader.lds`` users (and the emulator, which only signs) do not pay for
-the verifier.
+Imports are lazy so that ``cccd_reader.lds`` users do not pay for the verifier. Signing (what an issuer
+does) lives in :mod:`cccd_reader.issue`.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from cccd_reader._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
     "verify_passive": "cccd_reader.verify.passive",
@@ -30,24 +29,15 @@ _LAZY: dict[str, str] = {
     "CertificateInfo": "cccd_reader.verify.trust",
     "CRLInfo": "cccd_reader.verify.trust",
     "MasterListInfo": "cccd_reader.verify.trust",
-    "build_sod": "cccd_reader.verify.signing",
-    "build_master_list": "cccd_reader.verify.signing",
     "load_public_key": "cccd_reader.verify.signing",
     "verify_signature": "cccd_reader.verify.signing",
 }
 
+# issuing moved to cccd_reader.issue: the old names still resolve here, with a DeprecationWarning
+_MOVED: dict[str, str] = {
+    "build_sod": "cccd_reader.issue.signing",
+    "build_master_list": "cccd_reader.issue.signing",
+}
+
 __all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cccd_reader.verify' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, _MOVED)
