@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from cccd_reader.address import AddressParts, parse_address
 from cccd_reader.errors import InputError, ParseError
+from cccd_reader.folding import ascii_fold
 
 if TYPE_CHECKING:  # model.py sits below nothing: the MRZ type is only needed by the type checker
     from cccd_reader.mrz import MRZ
@@ -266,13 +268,6 @@ def _mode_for(img: Any, fmt: str) -> Any:
 _SEX_FROM_TEXT = {"nam": "M", "nu": "F", "male": "M", "female": "F", "m": "M", "f": "F"}
 
 
-def ascii_fold(text: str) -> str:
-    """Vietnamese text as the MRZ prints it: diacritics removed, Đ as D, upper case, single spaces."""
-    decomposed = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(bare.upper().split())
-
-
 def sex_code(text: str | None) -> str | None:
     """``Nam``/``Nữ`` (or an MRZ letter) as ``"M"``/``"F"``; ``None`` when unknown."""
     if not text:
@@ -323,7 +318,21 @@ class Identity:
                  if f.name not in skip and getattr(self, f.name) is not None]
         return f"Identity(known={known}, no_expiry={self.no_expiry}, warnings={len(self.warnings)})"
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def place_of_origin_parts(self) -> AddressParts | None:
+        """The place of origin split into parts and mapped to the 2025 units (cccd_reader.address)."""
+        return parse_address(self.place_of_origin) if self.place_of_origin else None
+
+    @property
+    def place_of_residence_parts(self) -> AddressParts | None:
+        """The place of residence split into parts and mapped to the 2025 units (cccd_reader.address)."""
+        return parse_address(self.place_of_residence) if self.place_of_residence else None
+
+    def to_dict(self, *, addresses: bool = False) -> dict[str, Any]:
+        """JSON-ready values; ``addresses=True`` adds ``place_of_origin_parts``/``place_of_residence_parts``.
+
+        The parts are opt-in: mapping loads the address data (about a second, once per process).
+        """
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -331,6 +340,9 @@ class Identity:
                 out["extra"] = {str(k): list(v) for k, v in sorted(value.items())}
             else:
                 out[f.name] = to_jsonable(value)
+        if addresses:
+            out["place_of_origin_parts"] = to_jsonable(self.place_of_origin_parts)
+            out["place_of_residence_parts"] = to_jsonable(self.place_of_residence_parts)
         return out
 
 

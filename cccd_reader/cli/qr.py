@@ -95,12 +95,17 @@ def record_table(record: QRData) -> Table:
     return table
 
 
-def emit(record: QRData, *, as_json: bool) -> None:
+def emit(record: QRData, *, as_json: bool, address: bool = False) -> None:
     """Print one record, as JSON or as a table (shared with the image input)."""
     if as_json:
-        click.echo(json.dumps(record.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(record.to_dict(addresses=address), ensure_ascii=False, indent=2))
     else:
-        Console(soft_wrap=False).print(record_table(record))
+        table = record_table(record)
+        if address:
+            from cccd_reader.cli.address import add_address_rows
+
+            add_address_rows(table, [("Address (2025)", record.address_parts)])
+        Console(soft_wrap=False).print(table)
 
 
 def read_image_record(image: str | None, camera: int | None, frames: str | None, backend: str) -> QRData:
@@ -137,9 +142,11 @@ def read_image_record(image: str | None, camera: int | None, frames: str | None,
     help="The QR payload text; '-' reads it from standard input (also the default when stdin is piped).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@click.option("--address", is_flag=True, help="Split the address and map it to the 2025 units "
+              "(offline; needs cccd-reader[address]).")
 @handle_errors
 def command(image: str | None, camera: int | None, frames: str | None, backend: str, text: str | None,
-            as_json: bool) -> None:
+            as_json: bool, address: bool) -> None:
     """Decode a CCCD / Căn cước QR code and print the record.
 
     IMAGE is a photo or scan of the card (a file, or '-' for image bytes on standard input). Without
@@ -154,4 +161,4 @@ def command(image: str | None, camera: int | None, frames: str | None, backend: 
         record = read_image_record(image, camera, frames, backend)
     else:
         record = parse_qr_payload(read_payload_text(text))
-    emit(record, as_json=as_json)
+    emit(record, as_json=as_json, address=address)

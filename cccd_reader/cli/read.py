@@ -288,7 +288,8 @@ def verification_failed(record: Any) -> bool:
     return bool(record.security.verdict in ("not-genuine", "mismatch"))
 
 
-def emit_record(record: Any, *, as_json: bool, portrait: str | None, console: Console | None = None) -> None:
+def emit_record(record: Any, *, as_json: bool, portrait: str | None, console: Console | None = None,
+                address: bool = False) -> None:
     if portrait and record.portrait is not None:
         saved = record.portrait.save(portrait)
         click.echo(f"portrait saved to {saved}", err=True)
@@ -296,6 +297,8 @@ def emit_record(record: Any, *, as_json: bool, portrait: str | None, console: Co
         click.echo("no portrait on the card (DG2 not read)", err=True)
     if as_json:
         data = record.to_dict()
+        if address and record.identity is not None:
+            data["identity"] = record.identity.to_dict(addresses=True)
         if portrait and isinstance(data.get("portrait"), dict):
             data["portrait"].pop("image", None)
             data["portrait"]["path"] = str(portrait)
@@ -303,7 +306,12 @@ def emit_record(record: Any, *, as_json: bool, portrait: str | None, console: Co
 
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        (console or Console()).print(summary_table(record))
+        table = summary_table(record)
+        if address:
+            from cccd_reader.cli.address import add_address_rows, identity_address_rows
+
+            add_address_rows(table, identity_address_rows(record.identity))
+        (console or Console()).print(table)
 
 
 # --- the command ----------------------------------------------------------------------------------------
@@ -355,12 +363,14 @@ def reader_options(func: Callable[..., Any]) -> Callable[..., Any]:
               show_default=True, help="Access control: PACE when offered (else BAC), or force one.")
 @click.option("--report-only", is_flag=True, help="Exit 0 even if verification fails.")
 @click.option("--no-progress", is_flag=True, help="No progress display.")
+@click.option("--address", is_flag=True, help="Split the addresses and map them to the 2025 units "
+              "(offline; needs cccd-reader[address]).")
 @handle_errors
 def command(reader: str | None, nfc: str | None, emulator: str | None, wait: float, qr: str | None,
             qr_text: str | None, can: str | None, mrz: str | None, id_number: str | None, dob: str | None,
             expiry: str | None, as_json: bool, portrait: str | None, trace: str | None, redact: bool,
             trust: tuple[str, ...], files_: str | None, access: str, report_only: bool,
-            no_progress: bool) -> None:
+            no_progress: bool, address: bool) -> None:
     """Read the chip: identity, portrait, and whether the card is genuine."""
     interactive = sys.stdin.isatty()
     key = resolve_key(qr=qr, qr_text=qr_text, can=can, mrz=mrz, id_number=id_number, dob=dob,
@@ -377,7 +387,7 @@ def command(reader: str | None, nfc: str | None, emulator: str | None, wait: flo
         record = run_read(transport, key, trust=trust_store, files=files, trace=trace, redact=redact,
                           as_json=as_json, show_progress=not no_progress and not as_json, access=access,
                           sample=sample.name if sample is not None else None, portrait=portrait)
-    emit_record(record, as_json=as_json, portrait=portrait)
+    emit_record(record, as_json=as_json, portrait=portrait, address=address)
     if verification_failed(record) and not report_only:
         sys.exit(EXIT_VERIFICATION_FAILED)
     sys.exit(EXIT_OK)

@@ -21,6 +21,7 @@ from functools import cached_property
 from typing import Any, Literal, Self
 
 from cccd_reader.errors import InputError, ParseError
+from cccd_reader.folding import ascii_fold
 from cccd_reader.iso7816.tlv import TLV, encode_tlv
 from cccd_reader.lds import DG_TAGS
 from cccd_reader.lds.raw import (
@@ -33,7 +34,7 @@ from cccd_reader.lds.raw import (
     remember_source,
     value_offset,
 )
-from cccd_reader.model import PartialDate, ascii_fold
+from cccd_reader.model import PartialDate
 from cccd_reader.protocols.oids import encode_oid_value
 
 FILE = "DG13"

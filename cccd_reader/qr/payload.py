@@ -23,6 +23,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from cccd_reader.address import AddressParts, parse_address
 from cccd_reader.errors import CCCDError, QRPayloadError
 from cccd_reader.keys import validate_id_number
 from cccd_reader.model import to_jsonable
@@ -107,8 +108,16 @@ class QRData:
         """Where the birth was registered, from the ID number's first 3 digits (None if not a province)."""
         return province_name(self.province_code)
 
-    def to_dict(self, *, include_raw: bool = False) -> dict[str, Any]:
-        """JSON-ready values (dates as ISO strings). ``raw`` only on request: it repeats everything."""
+    @property
+    def address_parts(self) -> AddressParts | None:
+        """The address split into parts and mapped to the 2025 units (cccd_reader.address)."""
+        return parse_address(self.address) if self.address else None
+
+    def to_dict(self, *, include_raw: bool = False, addresses: bool = False) -> dict[str, Any]:
+        """JSON-ready values (dates as ISO strings). ``raw`` only on request: it repeats everything.
+
+        ``addresses=True`` adds ``address_parts`` (loads the address data, about a second, once).
+        """
         out: dict[str, Any] = {
             "variant": self.variant,
             "id_number": self.id_number,
@@ -124,6 +133,8 @@ class QRData:
             "warnings": list(self.warnings),
             "repairs": list(self.repairs),
         }
+        if addresses:
+            out["address_parts"] = self.address_parts
         if include_raw:
             out["raw"] = self.raw
         return {k: to_jsonable(v) for k, v in out.items()}
