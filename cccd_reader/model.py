@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from cccd_reader.address import AddressParts, parse_address
 from cccd_reader.errors import InputError, ParseError
-from cccd_reader.folding import ascii_fold
+from cccd_reader.folding import ascii_fold as ascii_fold  # re-exported: callers import it from here
 
 if TYPE_CHECKING:  # model.py sits below nothing: the MRZ type is only needed by the type checker
     from cccd_reader.mrz import MRZ
