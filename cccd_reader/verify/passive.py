@@ -6,9 +6,13 @@ The verdict is structured rather than a boolean because the answers differ in ki
   by the certificate embedded in EF.SOD;
 * the chain says whether that certificate is vouched for by a CSCA the caller trusts.
 
-Vietnam's CSCA is not publicly distributed, so for most callers the chain ends in ``UNKNOWN_ISSUER``.
-That gives ``PASSED_UNTRUSTED``, which is distinct from ``FAILED`` (something was altered or is invalid).
-Callers who need the last step can pass the raw EF.SOD / signer certificate to a national service.
+Until the caller trusts the issuer's CSCA the chain ends in ``UNKNOWN_ISSUER``. That gives
+``PASSED_UNTRUSTED``, which is distinct from ``FAILED`` (something was altered or is invalid); the chain
+check then names the issuer (name and key identifier) and ``ChainCheck.advice`` says how to trust it (for a
+CCCD: where the Vietnam eID CSCA is published, see ``cccd_reader.verify.issuer``). Nothing is downloaded.
+
+The signer certificate's own statements are reported too: the ICAO documentTypeList (a chip whose MRZ
+document code is not among them gets a warning) and the private key usage period.
 
 Certificates are checked at the SOD's signing-time attribute when present (the moment the signer used
 its key), otherwise at ``at_time`` or now; the moment and its source are part of the verdict, so an
@@ -28,6 +32,13 @@ from typing import Any
 from cccd_reader.errors import InputError, ParseError, VerificationError
 from cccd_reader.lds.sod import SOD, decode_sod
 from cccd_reader.model import to_jsonable
+from cccd_reader.verify.issuer import (
+    SignerExtensions,
+    key_id_text,
+    looks_like_vietnam_eid,
+    signer_extensions,
+    trust_advice,
+)
 from cccd_reader.verify.signing import check_cms_signature, digest
 from cccd_reader.verify.trust import CertificateInfo, TrustStore
 
@@ -110,6 +121,8 @@ class SignerCertificateCheck:
     source: str | None = None  # "sod" (embedded) or "trust store"
     certificate: bytes | None = field(repr=False, default=None)
     reason: str | None = None
+    extensions: SignerExtensions | None = None  # documentTypeList, private key usage period, issuer URLs
+    signed_within_key_usage_period: bool | None = None  # the SOD's signing time vs that period
 
     def to_dict(self) -> dict[str, Any]:
         d = {f: to_jsonable(getattr(self, f)) for f in self.__dataclass_fields__ if f != "certificate"}
@@ -119,10 +132,21 @@ class SignerCertificateCheck:
 
 @dataclass(frozen=True)
 class ChainCheck:
+    """``issuer`` / ``issuer_key_identifier``: the CSCA the signer names (its authority key identifier);
+    ``advice``: for an unknown issuer, how to come to trust it."""
+
     status: ChainStatus
     anchor_subject: str | None = None
     anchor_source: str | None = None
     reason: str | None = None
+    issuer: str | None = None
+    issuer_key_identifier: bytes | None = field(default=None, repr=False)
+    advice: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f: to_jsonable(getattr(self, f)) for f in self.__dataclass_fields__}
+        d["issuer_key_identifier"] = key_id_text(self.issuer_key_identifier)
+        return d
 
 
 @dataclass(frozen=True)
@@ -149,6 +173,7 @@ class PassiveAuthResult:
     checked_at: _dt.datetime
     time_source: str  # "signing_time", "at_time" or "now"
     reasons: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # worth telling, not a failure (e.g. the document type is not listed)
 
     @property
     def passed(self) -> bool:
@@ -158,6 +183,13 @@ class PassiveAuthResult:
     @property
     def trusted(self) -> bool:
         return self.status is PAStatus.PASSED
+
+    @property
+    def trust_message(self) -> str | None:
+        """For a signer whose issuer is not trusted: who the issuer is and how to trust it (else None)."""
+        if self.chain.status is not ChainStatus.UNKNOWN_ISSUER or self.chain.issuer is None:
+            return None
+        return f"The document signer was {self.chain.reason}. {self.chain.advice or ''}".strip()
 
     def data_group(self, number: int) -> DataGroupCheck | None:
         return next((c for c in self.data_groups if c.number == number), None)
@@ -186,6 +218,16 @@ class PassiveAuthResult:
                 f"valid {_day(s.not_before)}..{_day(s.not_after)}: {s.validity.value}, "
                 f"key usage {s.key_usage.value}"
             )
+            ext = s.extensions
+            if ext is not None and ext.document_types is not None:
+                lines.append(f"  signer may sign document types: {', '.join(ext.document_types) or 'none'}")
+            if ext is not None and ext.has_private_key_usage_period:
+                inside = {True: "signing time inside", False: "signing time OUTSIDE", None: ""}[
+                    s.signed_within_key_usage_period]
+                lines.append(
+                    f"  signer private key used {_day(ext.private_key_not_before)}.."
+                    f"{_day(ext.private_key_not_after)}" + (f" ({inside})" if inside else "")
+                )
         else:
             lines.append(f"  signer: not found{' - ' + s.reason if s.reason else ''}")
         chain = f"  chain: {self.chain.status.value}"
@@ -194,12 +236,15 @@ class PassiveAuthResult:
         if self.chain.reason:
             chain += f" - {self.chain.reason}"
         lines.append(chain)
+        if self.chain.advice:
+            lines.append(f"  to trust it: {self.chain.advice}")
         rev = f"  revocation: {self.revocation.status.value}"
         if self.revocation.reason:
             rev += f" - {self.revocation.reason}"
         lines.append(rev)
         lines.append(f"  checked at {self.checked_at.isoformat()} ({self.time_source.replace('_', ' ')})")
         lines.extend(f"  ! {r}" for r in self.reasons)
+        lines.extend(f"  warning: {w}" for w in self.warnings)
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -216,12 +261,13 @@ class PassiveAuthResult:
             ],
             "signature": to_jsonable(self.signature),
             "signer": self.signer.to_dict(),
-            "chain": to_jsonable(self.chain),
+            "chain": self.chain.to_dict(),
             "revocation": to_jsonable(self.revocation),
             "hash_algorithm": self.hash_algorithm,
             "checked_at": self.checked_at.isoformat(),
             "time_source": self.time_source,
             "reasons": list(self.reasons),
+            "warnings": list(self.warnings),
         }
 
 
@@ -312,20 +358,42 @@ _VALIDITY = {
 }
 
 
+def _unknown_issuer(signer: CertificateInfo, ext: SignerExtensions | None, trust: TrustStore | None,
+                    issuing_state: str | None) -> ChainCheck:
+    """The chain check for a signer whose CSCA is not trusted: who the issuer is and how to trust it."""
+    key_id = signer.authority_key_identifier
+    kid = key_id_text(key_id)
+    named = signer.issuer + (f" (key identifier {kid})" if kid else "")
+    if trust is None or len(trust) == 0:
+        reason = f"issued by {named}; no trust anchors were given"
+    else:
+        reason = f"issued by {named}, which is not among the {len(trust)} trust anchors"
+    vietnam = looks_like_vietnam_eid(_issuer_country(signer), issuing_state)
+    urls = ext.ca_issuer_urls if ext is not None else ()
+    return ChainCheck(ChainStatus.UNKNOWN_ISSUER, reason=reason, issuer=signer.issuer,
+                      issuer_key_identifier=key_id,
+                      advice=trust_advice(vietnam=vietnam, urls=urls))
+
+
+def _issuer_country(cert: CertificateInfo) -> str | None:
+    from asn1crypto import x509
+
+    try:
+        value = x509.Certificate.load(cert.der)["tbs_certificate"]["issuer"].native.get("country_name")
+    except Exception:  # the name was readable when the certificate was parsed; be safe anyway
+        return None
+    return value if isinstance(value, str) else None
+
+
 def _check_chain(
-    signer: CertificateInfo, trust: TrustStore | None, when: _dt.datetime
+    signer: CertificateInfo, trust: TrustStore | None, when: _dt.datetime,
+    ext: SignerExtensions | None = None, issuing_state: str | None = None,
 ) -> tuple[ChainCheck, CertificateInfo | None]:
     if trust is None or len(trust) == 0:
-        return ChainCheck(ChainStatus.UNKNOWN_ISSUER, reason="no trust anchors were given"), None
+        return _unknown_issuer(signer, ext, trust, issuing_state), None
     candidates = trust.issuers_of(signer)
     if not candidates:
-        return (
-            ChainCheck(
-                ChainStatus.UNKNOWN_ISSUER,
-                reason=f"no CSCA named {signer.issuer} among {len(trust)} trust anchors",
-            ),
-            None,
-        )
+        return _unknown_issuer(signer, ext, trust, issuing_state), None
     anchor = next((c for c in candidates if signer.is_signed_by(c)), None)
     if anchor is None:
         return (
@@ -337,13 +405,15 @@ def _check_chain(
             None,
         )
     subject, source = anchor.subject, trust.source_of(anchor)
+    issuer, issuer_kid = signer.issuer, signer.authority_key_identifier
     problems: list[str] = []
     if anchor.is_ca is not True:
         problems.append("the CSCA certificate is not marked as a CA (basicConstraints)")
     if anchor.key_usage is not None and "key_cert_sign" not in anchor.key_usage:
         problems.append("the CSCA key usage does not allow certificate signing")
     if problems:
-        return ChainCheck(ChainStatus.INVALID, subject, source, "; ".join(problems)), anchor
+        reason = "; ".join(problems)
+        return ChainCheck(ChainStatus.INVALID, subject, source, reason, issuer, issuer_kid), anchor
     expired: list[str] = []
     for label, cert in (("signer", signer), ("CSCA", anchor)):
         state = cert.validity_at(when)
@@ -351,8 +421,9 @@ def _check_chain(
             state_text = state.replace("_", " ")
             expired.append(f"the {label} certificate is {state_text} at {when.date().isoformat()}")
     if expired:
-        return ChainCheck(ChainStatus.EXPIRED, subject, source, "; ".join(expired)), anchor
-    return ChainCheck(ChainStatus.TRUSTED, subject, source), anchor
+        reason = "; ".join(expired)
+        return ChainCheck(ChainStatus.EXPIRED, subject, source, reason, issuer, issuer_kid), anchor
+    return ChainCheck(ChainStatus.TRUSTED, subject, source, None, issuer, issuer_kid), anchor
 
 
 def _check_revocation(
@@ -419,6 +490,7 @@ def verify_passive(
     else:
         when, source = now, "now"
     reasons: list[str] = []
+    warnings: list[str] = []
 
     dg_checks = _check_data_groups(record, files)
     for c in dg_checks:
@@ -450,15 +522,21 @@ def verify_passive(
             reasons.append(f"the SOD signature is invalid: {signature.reason}")
         validity = _VALIDITY[signer.validity_at(when)]
         key_usage = _key_usage(signer)
+        ext = signer_extensions(signer.der)
         signer_check = SignerCertificateCheck(
             True, signer.subject, signer.issuer, signer.serial_number, signer.not_before, signer.not_after,
-            validity, key_usage, signer_source, signer.der,
+            validity, key_usage, signer_source, signer.der, extensions=ext,
+            signed_within_key_usage_period=(
+                ext.signed_within_key_usage_period(record.signing_time)
+                if record.signing_time is not None else None),
         )
+        document_code, issuing_state = _document_code(files.get(1))
+        warnings.extend(_document_type_warnings(ext, document_code))
         if validity is not CertificateValidity.VALID:
             reasons.append(f"the signer certificate is {validity.value.replace('_', ' ')} at the check time")
         if key_usage is KeyUsageStatus.WRONG:
             reasons.append("the signer certificate's key usage does not allow digital signatures")
-        chain, anchor = _check_chain(signer, trust, when)
+        chain, anchor = _check_chain(signer, trust, when, ext, issuing_state)
         if chain.status in (ChainStatus.INVALID, ChainStatus.EXPIRED):
             reasons.append(f"chain {chain.status.value}: {chain.reason}")
         revocation = _check_revocation(signer, anchor, trust, now)
@@ -492,7 +570,34 @@ def verify_passive(
         checked_at=when,
         time_source=source,
         reasons=tuple(reasons),
+        warnings=tuple(warnings),
     )
+
+
+def _document_code(dg1: bytes | None) -> tuple[str | None, str | None]:
+    """The MRZ document code ("ID") and issuing state ("VNM") from DG1, if it decodes."""
+    if dg1 is None:
+        return None, None
+    from cccd_reader.lds.dg1 import DG1
+
+    try:
+        mrz = DG1.decode(dg1).mrz
+    except ParseError:
+        return None, None
+    return mrz.document_code, mrz.issuing_state
+
+
+def _document_type_warnings(ext: SignerExtensions, document_code: str | None) -> list[str]:
+    """ICAO 9303-12 documentTypeList: the signer may sign only the listed document types."""
+    out = list(ext.notes)
+    if ext.document_types is None or document_code is None:
+        return out
+    code = document_code.replace("<", "")
+    if not any(code == t or (len(t) == 1 and code.startswith(t)) for t in ext.document_types):
+        listed = ", ".join(ext.document_types) or "none"
+        out.append(f"the chip's document code {code or '<'} is not among the document types its signer "
+                   f"may sign ({listed})")
+    return out
 
 
 def _check_signature(sod: SOD, signer: CertificateInfo) -> SignatureCheck:

@@ -45,7 +45,29 @@ SERIALS = {
     "mls": 0x2006,
     "csca-other": 0x3001,
     "dsc-other": 0x3002,
+    "csca-vietnam-test": 0x4001,
+    "dsc-vietnam-test": 0x4002,
 }
+
+# The test pair built like the real CCCD PKI (cccd-card-facts §8): the names follow the real issuer's
+# naming style but say TEST ONLY, the document signer is on brainpoolP384r1 and signs with
+# ecdsa-with-SHA256, and it carries authority information access, CRL distribution points, a 90-day
+# private key usage period and the ICAO documentTypeList "ID". The URLs have the real shape on hosts
+# under the reserved ".invalid" top-level domain, so nothing can ever be downloaded from them.
+EID_CSCA_NAME = (("C", "VN"), ("O", "Vietnam Government Information Security Commission (TEST ONLY)"),
+                 ("serialNumber", "001"), ("CN", "CSCA Vietnam TEST ONLY"))
+EID_DSC_NAME = (("C", "VN"), ("O", "Ministry of Public Security (TEST ONLY)"),
+                ("OU", "Police Department for Administrative Management of Social Order"),
+                ("CN", "Document Signer National Identification TEST ONLY 01"))
+EID_CA_ISSUERS = ("http://npkd.test.invalid/crt/eid-csca-vietnam-test.crt",
+                  "http://ca.test.invalid/crt/eid-csca-vietnam-test.crt")
+EID_CRLS = ("http://npkd.test.invalid/crl/eid-csca-vietnam-test.crl",
+            "http://ca.test.invalid/crl/eid-csca-vietnam-test.crl")
+EID_DSC_KEY_USAGE_PERIOD = (dt.datetime(2021, 1, 1, tzinfo=UTC), dt.datetime(2021, 4, 1, tzinfo=UTC))
+DOCUMENT_TYPE_LIST_OID = "2.23.136.1.1.6.2"
+_NAME_OIDS = {"C": NameOID.COUNTRY_NAME, "O": NameOID.ORGANIZATION_NAME,
+              "OU": NameOID.ORGANIZATIONAL_UNIT_NAME, "CN": NameOID.COMMON_NAME,
+              "serialNumber": NameOID.SERIAL_NUMBER}
 
 
 def name(country: str, common_name: str) -> x509.Name:
@@ -57,6 +79,104 @@ def name(country: str, common_name: str) -> x509.Name:
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
+
+
+def rdn_name(parts: tuple[tuple[str, str], ...]) -> x509.Name:
+    return x509.Name([x509.NameAttribute(_NAME_OIDS[k], v) for k, v in parts])
+
+
+def document_type_list(*types: str) -> x509.UnrecognizedExtension:
+    """ICAO 9303-12 documentTypeList: SEQUENCE { version INTEGER (0), docTypeList SET OF PrintableString }."""
+    from asn1crypto import core
+
+    class _Types(core.SetOf):  # type: ignore[misc]
+        _child_spec = core.PrintableString
+
+    class _List(core.Sequence):  # type: ignore[misc]
+        _fields = [("version", core.Integer), ("doc_type_list", _Types)]  # noqa: RUF012
+
+    value = _List({"version": 0, "doc_type_list": list(types)}).dump()
+    return x509.UnrecognizedExtension(x509.ObjectIdentifier(DOCUMENT_TYPE_LIST_OID), value)
+
+
+def private_key_usage_period(start: dt.datetime, end: dt.datetime) -> x509.UnrecognizedExtension:
+    value = ax509.PrivateKeyUsagePeriod({"not_before": start, "not_after": end}).dump()
+    return x509.UnrecognizedExtension(x509.ObjectIdentifier("2.5.29.16"), value)
+
+
+def eid_csca_cert(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    """The test CSCA of the eID kind: self-signed, CA, keyCertSign + cRLSign, CRL distribution points."""
+    subject = rdn_name(EID_CSCA_NAME)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(SERIALS["csca-vietnam-test"])
+        .not_valid_before(CSCA_VALIDITY[0])
+        .not_valid_after(CSCA_VALIDITY[1])
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(ski, critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+        .add_extension(private_key_usage_period(CSCA_VALIDITY[0], dt.datetime(2033, 1, 1, tzinfo=UTC)),
+                       critical=False)
+        .add_extension(crl_distribution_points(EID_CRLS), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def crl_distribution_points(urls: tuple[str, ...]) -> x509.CRLDistributionPoints:
+    return x509.CRLDistributionPoints(
+        [x509.DistributionPoint([x509.UniformResourceIdentifier(u)], None, None, None) for u in urls]
+    )
+
+
+def eid_dsc_cert(
+    public_key: ec.EllipticCurvePublicKey,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    issuer_cert: x509.Certificate,
+    *,
+    subject: x509.Name | None = None,
+    serial: int | None = None,
+    ca_issuers: tuple[str, ...] = EID_CA_ISSUERS,
+    crls: tuple[str, ...] = EID_CRLS,
+    document_types: tuple[str, ...] = ("ID",),
+) -> x509.Certificate:
+    """A document signer built like the real CCCD ones (issuer URLs and document types adjustable for
+    tests that serve the CSCA themselves)."""
+    issuer_ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject or rdn_name(EID_DSC_NAME))
+        .issuer_name(issuer_cert.subject)
+        .public_key(public_key)
+        .serial_number(serial or SERIALS["dsc-vietnam-test"])
+        .not_valid_before(DSC_VALIDITY[0])
+        .not_valid_after(DSC_VALIDITY[1])
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
+        )
+        .add_extension(private_key_usage_period(*EID_DSC_KEY_USAGE_PERIOD), critical=False)
+        .add_extension(
+            x509.AuthorityInformationAccess(
+                [x509.AccessDescription(x509.oid.AuthorityInformationAccessOID.CA_ISSUERS,
+                                        x509.UniformResourceIdentifier(u)) for u in ca_issuers]
+            ),
+            critical=False,
+        )
+        .add_extension(crl_distribution_points(crls), critical=False)
+    )
+    if document_types:
+        builder = builder.add_extension(document_type_list(*document_types), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
 
 
 def key_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
@@ -280,6 +400,30 @@ def main(new_keys: bool = False) -> None:
 
     revocation_list = crl(csca_key, csca, revoked.serial_number)
     save(trust, "csca-vn-test.crl", revocation_list.public_bytes(serialization.Encoding.DER))
+
+    # the pair built like the real CCCD PKI (what the default sample chips are signed with)
+    eid_key = keep_or("csca-vietnam-test", lambda: ec.generate_private_key(ec.BrainpoolP384R1()))
+    eid = eid_csca_cert(eid_key)
+    save(trust, "csca-vietnam-test.pem", cert_pem(eid))
+    save(keys, "csca-vietnam-test.key", key_pem(eid_key))
+    eid_dsc_key = keep_or("dsc-vietnam-test", lambda: ec.generate_private_key(ec.BrainpoolP384R1()))
+    save(certs, "dsc-vietnam-test.pem", cert_pem(eid_dsc_cert(eid_dsc_key.public_key(), eid_key, eid)))
+    save(keys, "dsc-vietnam-test.key", key_pem(eid_dsc_key))
+    eid_crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(eid.subject)
+        .last_update(CRL_THIS_UPDATE)
+        .next_update(CRL_NEXT_UPDATE)
+        .add_extension(x509.CRLNumber(1), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+                eid.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+            ),
+            critical=False,
+        )
+        .sign(eid_key, hashes.SHA256())
+    )
+    save(certs, "csca-vietnam-test.crl", eid_crl.public_bytes(serialization.Encoding.DER))
 
 
 def ax509_pem(der: bytes) -> bytes:
