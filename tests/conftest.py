@@ -32,3 +32,9 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # PC/SC end-to-end fixtures (tests/pcsc_support.py): registered here, once, so every test module shares
 # one pcscd, one vpcd slot and one bridge per session.
 from pcsc_support import pcsc_reader, pcscd_service, vpcd_slot  # noqa: E402,F401
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test sees an empty user trust store of its own, never the developer's real one."""
+    monkeypatch.setenv("CCCD_READER_DATA_DIR", str(tmp_path_factory.mktemp("data")))

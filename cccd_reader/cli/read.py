@@ -182,8 +182,11 @@ def load_emulator_sample(name: str) -> EmulatorSample:
 
 
 def load_trust(paths: tuple[str, ...]) -> Any:
+    """The --trust paths, else the user's trust store (`cccd-read trust`), else None."""
     if not paths:
-        return None
+        from cccd_reader.verify.userstore import default_trust_store
+
+        return default_trust_store()
     from cccd_reader.verify import TrustStore
 
     return TrustStore.from_paths(*paths)
@@ -268,6 +271,9 @@ def summary_table(record: Any) -> Table:
     table.add_row("Access", Text(f"{sec.access_protocol or '?'} with {sec.access_key or '?'}"
                                  + (f" ({sec.access_detail})" if sec.access_detail else "")))
     table.add_row("Passive authentication", Text(sec.passive_auth))
+    trust_message = getattr(sec.passive_detail, "trust_message", None)
+    if trust_message:
+        table.add_row("Signer's issuer", Text(trust_message))
     table.add_row("Chip Authentication", Text(sec.chip_auth))
     table.add_row("Active Authentication", Text(sec.active_auth))
     if sec.qr_checked:

@@ -166,6 +166,9 @@ def passive_auth(st: PipelineState, recovery: Recovery) -> None:
         return
     sec.passive_detail = result
     sec.passive_auth = pa_status(result)
+    if result.trust_message:
+        sec.details["passive_authentication"] = result.trust_message
+    st.record.warnings.extend(result.warnings)
     if "EF.SOD" in st.resumed and not sod_intact(result):
         st.record.files.pop("EF.SOD", None)
         raise ReadError("EF.SOD was read across a tag loss and does not verify: the record is "
