@@ -1,9 +1,9 @@
 """Trust anchors for passive authentication: CSCA certificates, ICAO master lists and CRLs.
 
-Vietnam's CSCA certificate is not publicly distributed (no repository or master list we know of holds a
-CSCA that CCCD document signers are known to chain to), so the trust store starts empty and a missing
-anchor is an ordinary, reportable outcome ("unknown issuer"), not an error. Callers who obtain the CSCA,
-or a master list that carries it, load it here.
+The store starts empty and a missing anchor is an ordinary, reportable outcome ("unknown issuer"), not an
+error. The Vietnam eID CSCA that CCCD signers chain to is published by its issuer (not in the ICAO master
+lists; see ``cccd_reader.verify.issuer``); callers load it here, or keep it in the user's store
+(``cccd_reader.verify.userstore``, ``cccd-read trust``).
 
 Every certificate in the store is treated as a trust anchor, as ICAO master lists intend: a CSCA's
 self-signed certificate and its link certificates all carry keys the issuing state vouches for. Anchors
