@@ -51,7 +51,7 @@ _EXIT_BY_ERROR: list[tuple[type[BaseException], int]] = [
     (errors.VerificationError, EXIT_VERIFICATION_FAILED),
 ]
 
-_SUBCOMMANDS = ("qr", "demo", "read", "readers", "watch", "replay", "trust")
+_SUBCOMMANDS = ("qr", "demo", "read", "readers", "watch", "replay", "trust", "serve")
 
 
 def exit_code_for(exc: BaseException) -> int:
