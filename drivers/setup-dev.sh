@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
 
 if command -v apt-get >/dev/null 2>&1; then
   need=()
-  for pkg in libpcsclite-dev pcscd vsmartcard-vpcd libzbar0; do
+  for pkg in libpcsclite-dev pcscd vsmartcard-vpcd libzbar0 chromium chromium-driver; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
   done
   if ((${#need[@]})); then
@@ -19,7 +19,8 @@ if command -v apt-get >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
   fi
 else
-  echo "setup-dev: no apt-get here; install pcscd, vpcd (vsmartcard), libpcsclite headers and zbar yourself" >&2
+  echo "setup-dev: no apt-get here; install pcscd, vpcd (vsmartcard), libpcsclite headers, zbar, chromium and" \
+       "chromedriver yourself" >&2
 fi
 
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
