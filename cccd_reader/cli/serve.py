@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from cccd_reader.cli import handle_errors
+from cccd_reader.cli.read import load_trust
 from cccd_reader.errors import InputError
 
 EXAMPLE = """\b
@@ -47,7 +48,8 @@ Examples:
 @click.option("--wait", type=float, default=10.0, show_default=True, metavar="SECONDS",
               help="How long a read waits for a card unless the request says otherwise (at most 60).")
 @click.option("--trust", multiple=True, metavar="PATH",
-              help="CSCA certificates / master lists (file or directory); repeatable.")
+              help="CSCA certificates / master lists (file or directory); repeatable. Default: the "
+                   "user's trust store (`cccd-read trust`).")
 @click.option("--files", "files_", metavar="LIST", help="Data groups read by default, e.g. DG1,DG2,DG13.")
 @click.option("--access", type=click.Choice(["auto", "pace", "bac"]), default="auto", show_default=True,
               help="Access control used by default.")
@@ -75,11 +77,7 @@ def command(origins: tuple[str, ...], port: int, hosts: tuple[str, ...], allow_r
     token = _token(token_file)
     if emulator is not None and reader is not None:
         raise InputError("choose one of --reader and --emulator")
-    trust_store = None
-    if trust:
-        from cccd_reader.verify import TrustStore
-
-        trust_store = TrustStore.from_paths(*trust)
+    trust_store = load_trust(trust)  # --trust, else the user's trust store, as `cccd-read read` does
     if emulator is not None:
         backend: ReaderBackend = emulator_backend(emulator)
         if trust_store is None:
