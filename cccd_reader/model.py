@@ -7,6 +7,7 @@ Conventions: dates as ISO strings, images as base64 (or a file path when saved),
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime as _dt
 import enum
@@ -157,6 +158,11 @@ _SUFFIX_FORMAT = {
 }  # fmt: skip
 
 
+def portrait_format_for(path: str | os.PathLike[str]) -> str | None:
+    """The image format :meth:`Portrait.save` would write for this file name ("JPEG", "PNG", ...), or None."""
+    return _SUFFIX_FORMAT.get(Path(path).suffix.lower())
+
+
 @dataclass(frozen=True)
 class Portrait:
     """The holder's face image from DG2, in the codec the chip stores (JPEG, JPEG 2000 JP2 or J2K).
@@ -208,17 +214,26 @@ class Portrait:
         fmt = (format or _SUFFIX_FORMAT.get(target.suffix.lower(), "")).upper()
         fmt = {"JPG": "JPEG", "JPEG2000": "JP2"}.get(fmt, fmt)
         if not fmt:
-            raise InputError("cannot tell the image format from the file name; pass format='PNG' or 'JPEG'")
+            raise InputError("cannot tell the image format from the file name: end it in .jpg, .png or "
+                             ".jp2 (or pass format='PNG')")
         if fmt == self.format:
-            target.write_bytes(self.image)
-            return target
-        img = _mode_for(self.to_image(), fmt)
-        pil_format = {"JP2": "JPEG2000", "J2K": "JPEG2000"}.get(fmt, fmt)
-        kwargs: dict[str, Any] = {"no_jp2": True} if fmt == "J2K" else {}
-        try:
-            img.save(target, format=pil_format, **kwargs)
-        except (KeyError, OSError, ValueError) as exc:
-            raise InputError(f"cannot save the portrait as {fmt}: {exc}") from None
+            data = self.image
+        else:
+            img = _mode_for(self.to_image(), fmt)
+            pil_format = {"JP2": "JPEG2000", "J2K": "JPEG2000"}.get(fmt, fmt)
+            kwargs: dict[str, Any] = {"no_jp2": True} if fmt == "J2K" else {}
+            buffer = io.BytesIO()
+            try:
+                img.save(buffer, format=pil_format, **kwargs)
+            except (KeyError, OSError, ValueError) as exc:
+                raise InputError(f"cannot save the portrait as {fmt}: {exc}") from None
+            data = buffer.getvalue()
+        # the face is personal data: the file is created readable by its owner only
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            with contextlib.suppress(OSError):
+                os.fchmod(out.fileno(), 0o600)
+            out.write(data)
         return target
 
     def to_dict(self, *, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:

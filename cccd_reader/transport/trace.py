@@ -15,6 +15,7 @@ plus the random draws of a BAC run would let anyone test guesses of the MRZ key 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -67,7 +68,11 @@ class RecordingTransport:
         self._clock = clock
         self._owns = isinstance(path, str | os.PathLike)
         if isinstance(path, str | os.PathLike):
-            self._out: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
+            # a trace holds the card's data (and the CAN is in the ID number): owner-only, 0600
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, 0o600)
+            self._out: IO[str] = os.fdopen(fd, "w", encoding="utf-8")  # closed by close()
         else:
             self._out = path
         self._t0 = clock()
