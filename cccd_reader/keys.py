@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Literal
 
 from cccd_reader.crypto.kdf import ENC, MAC, PACE, kdf
 from cccd_reader.errors import IDNumberError, KeyInputError, MRZError
-from cccd_reader.mrz import check_digit, parse_mrz
+from cccd_reader.mrz import check_digit, normalize_mrz, parse_mrz
 from cccd_reader.provinces import PROVINCE_CODES
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; qr.payload imports this module at run time
@@ -367,7 +367,12 @@ def mrz_key_from_mrz(text: str) -> MRZKey:
     Every check digit must hold (:func:`cccd_reader.mrz.parse_mrz` in strict mode): a slip in one
     character gives a key the card refuses, and the check digits catch nearly all such slips before
     the card is asked. ``991231`` (the CCCD's "no expiry") becomes ``date_of_expiry=None``.
+    The key needs only the first two lines of a TD1 MRZ (the third holds the name), so two lines of 30
+    characters are enough.
     """
+    lines = normalize_mrz(text)
+    if len(lines) == 2 and all(len(line) == 30 for line in lines):
+        text = "\n".join([*lines, "<" * 30])  # a TD1 without its name line: no check digit covers it
     mrz = parse_mrz(text, strict=True)
     dob = mrz.date_of_birth
     if dob is None:
