@@ -92,7 +92,17 @@ def test_demo_works_from_the_package_data_alone(tmp_path: Path, monkeypatch: pyt
     assert code == 0 and json.loads(out)["security"]["verdict"] == "genuine"
 
 
-def test_unwritable_portrait_path_is_a_warning_not_a_crash(tmp_path: Path) -> None:
+def test_bad_portrait_path_is_refused_before_the_read(tmp_path: Path) -> None:
     code, out = run("--portrait", str(tmp_path / "missing-dir" / "p.jpg"))
+    assert code == 2
+    assert "--portrait" in out and "does not exist" in out and "GENUINE" not in out
+
+
+def test_unwritable_default_portrait_is_a_warning_not_a_crash(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from cccd_reader.cli import demo
+
+    monkeypatch.setattr(demo, "DEFAULT_PORTRAIT", str(tmp_path / "missing-dir" / "p.jpg"))
+    code, out = run()
     assert code == 0
     assert "could not be saved" in out and "GENUINE" in out

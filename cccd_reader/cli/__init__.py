@@ -15,19 +15,26 @@ Exit codes (documented in docs/cli.md):
 6   card removed or link lost
 7   other card or protocol error
 8   reader busy
+130 interrupted (Ctrl-C)
 ==  =========================================================
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
+import stat
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from cccd_reader import errors
+from cccd_reader.safetext import visible
 
 EXIT_OK = 0
 EXIT_VERIFICATION_FAILED = 1
@@ -38,9 +45,11 @@ EXIT_ACCESS_DENIED = 5
 EXIT_CARD_REMOVED = 6
 EXIT_CARD_ERROR = 7
 EXIT_READER_BUSY = 8
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 _EXIT_BY_ERROR: list[tuple[type[BaseException], int]] = [
     (errors.InputError, EXIT_BAD_INPUT),
+    (errors.TrustStoreError, EXIT_BAD_INPUT),  # a --trust file that is missing or not a certificate
     (errors.QRNotFoundError, EXIT_BAD_INPUT),
     (errors.QRBackendUnavailable, EXIT_BAD_INPUT),
     (errors.ReaderNotFoundError, EXIT_NO_READER),
@@ -54,16 +63,38 @@ _EXIT_BY_ERROR: list[tuple[type[BaseException], int]] = [
 _SUBCOMMANDS = ("qr", "demo", "read", "readers", "watch", "replay", "trust", "serve")
 
 
+def root_cause(exc: BaseException) -> BaseException:
+    """The error a failed read (ReadError) stands for: what the card or the input really did."""
+    seen = 0
+    while isinstance(exc, errors.ReadError) and seen < 8:
+        cause = getattr(exc, "cause", None) or exc.__cause__
+        if not isinstance(cause, BaseException):
+            break
+        exc, seen = cause, seen + 1
+    return exc
+
+
 def exit_code_for(exc: BaseException) -> int:
+    """The documented exit code for an error; a failed read gets the code of what made it fail."""
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    exc = root_cause(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
     for cls, code in _EXIT_BY_ERROR:
         if isinstance(exc, cls):
             return code
     return EXIT_CARD_ERROR
 
 
+def error_line(exc: BaseException | str, prefix: str = "error") -> str:
+    """``cccd-read: error: ...`` with any control or bidi character in the message made visible."""
+    return f"cccd-read: {prefix}: {visible(exc)}"
+
+
 def fail(exc: BaseException, *, debug: bool = False) -> NoReturn:
     """Print one readable line for a library error (no personal data) and exit with its code."""
-    click.echo(f"cccd-read: error: {exc}", err=True)
+    click.echo(error_line(exc), err=True)
     if debug:
         import traceback
 
@@ -87,7 +118,76 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# --- output files ---------------------------------------------------------------------------------------
+
+
+def check_output_file(path: str | os.PathLike[str], option: str) -> Path:
+    """Refuse an output path that cannot be written, before any card is touched (InputError, exit 2).
+
+    A missing folder, a folder given as the file, and a folder we may not create files in are caught
+    by creating (and removing) a scratch file next to the target, which also works on read-only mounts.
+    """
+    target = Path(path)
+    shown = visible(os.fspath(path))
+    if not os.fspath(path):
+        raise errors.InputError(f"{option}: empty file name")
+    if target.is_dir():
+        raise errors.InputError(f"{option} {shown}: is a folder; give a file name")
+    folder = target.parent
+    if not folder.is_dir():
+        raise errors.InputError(f"{option} {shown}: the folder {visible(folder)} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".cccd-write-check-"):
+            pass
+    except OSError as exc:
+        raise errors.InputError(f"{option} {shown}: cannot write in {visible(folder)} "
+                                f"({exc.strerror or type(exc).__name__})") from None
+    if target.exists() and not os.access(target, os.W_OK):
+        raise errors.InputError(f"{option} {shown}: the file is not writable")
+    return target
+
+
+def open_private(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -> Any:
+    """Open an output file readable by its owner only (0600): it holds personal data.
+
+    A file that already exists is truncated (``"w"``) or appended to (``"a"``) and tightened to 0600.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode.startswith("a") else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    with contextlib.suppress(OSError):  # a file system without permissions (some mounts)
+        os.fchmod(fd, 0o600)
+    return os.fdopen(fd, mode, **kwargs)
+
+
+def tighten_stdout() -> None:
+    """When stdout was redirected to a new (empty) regular file of ours, make that file 0600.
+
+    ``cccd-read read --json > card.json`` creates card.json with the shell's umask (usually readable by
+    every local user); the record in it is personal data. A file being appended to is left as it is.
+    """
+    try:
+        fd = sys.stdout.fileno()
+        st = os.fstat(fd)
+    except (AttributeError, OSError, ValueError):  # not a real file (a test runner's buffer, a pipe)
+        return
+    if stat.S_ISREG(st.st_mode) and st.st_size == 0 and st.st_uid == os.geteuid() \
+            and st.st_mode & 0o077:
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, 0o600)
+
+
+class _Main(click.Group):
+    """The root command: Ctrl-C anywhere is one line and exit 130, never a traceback or "Aborted!"."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            click.echo("\ncccd-read: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show error details (never personal data).")
 @click.version_option(package_name="cccd-reader")
 def main(debug: bool) -> None:

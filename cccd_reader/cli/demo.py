@@ -7,7 +7,8 @@ chip's EF.SOD is signed by the sample PKI, whose CSCA the demo trusts, so a genu
 every check really ran; the sample card ``hung`` shows what a mismatch between QR and chip looks like.
 
 Everything printed is synthetic. Exit codes are those of ``cccd-read read``: 0 genuine, 1 when a check
-fails or the QR code disagrees with the chip.
+fails or the QR code disagrees with the chip. The table output saves the portrait to
+./cccd-demo-portrait.jpg unless ``--portrait`` says where; ``--json`` saves it only with ``--portrait``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from cccd_reader.cli import EXIT_OK, EXIT_VERIFICATION_FAILED, handle_errors
+from cccd_reader.cli import EXIT_OK, EXIT_VERIFICATION_FAILED, handle_errors, tighten_stdout
+from cccd_reader.safetext import visible
 
 DEFAULT_PORTRAIT = "cccd-demo-portrait.jpg"
 _GENERATION = {"cccd-2021": "CCCD 2021, 7-field QR", "can-cuoc-2024": "Căn cước 2024, 11-field QR"}
@@ -61,24 +63,39 @@ def _save_portrait(record: Any, portrait: str | None) -> Path | None:
     if target.suffix == "":
         target = target.with_suffix(".jpg")
     try:
-        return Path(record.portrait.save(target))
+        saved = Path(record.portrait.save(target))
     except OSError as exc:
-        click.echo(f"cccd-read: warning: the portrait could not be saved to {target} ({exc.strerror})",
-                   err=True)
+        click.echo(f"cccd-read: warning: the portrait could not be saved to {visible(target)} "
+                   f"({exc.strerror})", err=True)
         return None
+    return saved
 
 
-@click.command("demo")
+DEMO_EXAMPLES = """
+Examples:
+
+\b
+  cccd-read demo
+  cccd-read demo --card hung          (the QR code disagrees with the chip: exit 1)
+  cccd-read demo --json --portrait face.png
+"""
+
+
+@click.command("demo", epilog=DEMO_EXAMPLES)
 @click.option("--card", "card_name", default=None, metavar="NAME",
               help="Which sample card to read (see --list); default: an.")
 @click.option("--portrait", metavar="FILE",
               help=f"Where to save the portrait (default ./{DEFAULT_PORTRAIT}; .jpg, .png or .jp2).")
-@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON (the portrait is saved only "
+              "with --portrait).")
+@click.option("--json-portrait", is_flag=True,
+              help="With --json: put the portrait image in the JSON (base64).")
 @click.option("--list", "list_cards", is_flag=True, help="List the sample cards and exit.")
 @handle_errors
-def command(card_name: str | None, portrait: str | None, as_json: bool, list_cards: bool) -> None:
+def command(card_name: str | None, portrait: str | None, as_json: bool, json_portrait: bool,
+            list_cards: bool) -> None:
     """Read a built-in sample card end to end through the virtual chip (no card or reader needed)."""
-    from cccd_reader.cli.read import summary_table
+    from cccd_reader.cli.read import check_outputs, record_dict, summary_table
     from cccd_reader.emulator.samples import DEFAULT_SAMPLE, load_sample, sample_trust_anchor
     from cccd_reader.qr.payload import parse_qr_payload
     from cccd_reader.read import read_card
@@ -88,22 +105,26 @@ def command(card_name: str | None, portrait: str | None, as_json: bool, list_car
     if list_cards:
         _list_cards(console)
         sys.exit(EXIT_OK)
+    check_outputs(portrait=portrait)
+    if json_portrait and not as_json:
+        from cccd_reader.errors import InputError
+
+        raise InputError("--json-portrait applies to --json")
     card = load_sample(card_name or DEFAULT_SAMPLE)
     persona = card.persona
     qr = parse_qr_payload(persona.qr_payload())
     trust = TrustStore.from_paths(sample_trust_anchor())
     record = read_card(card, qr, trust=trust)
-    saved = _save_portrait(record, portrait)
+    # the JSON output writes no file unless asked; the table output keeps its documented default file
+    saved = _save_portrait(record, portrait) if portrait or not as_json else None
 
     if as_json:
-        data = record.to_dict()
+        tighten_stdout()
+        data = record_dict(record, portrait_image=json_portrait,
+                           portrait_path=str(saved) if saved is not None else None)
         data["demo"] = {"card": persona.label, "generation": persona.generation,
                         "qr_payload": persona.qr_payload(),
                         "trust_anchor": "sample CSCA (TEST ONLY)"}
-        if saved is not None and isinstance(data.get("portrait"), dict):
-            data["portrait"].pop("image_base64", None)
-            data["portrait"].pop("image", None)
-            data["portrait"]["path"] = str(saved)
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         for label, text in _steps(persona, record):
@@ -111,7 +132,7 @@ def command(card_name: str | None, portrait: str | None, as_json: bool, list_car
         console.print()
         console.print(summary_table(record))
         if saved is not None:
-            console.print(Text("Portrait saved to ", style="bold") + Text(str(saved)))
+            console.print(Text("Portrait saved to ", style="bold") + Text(visible(saved)))
         verdict = record.security.verdict
         if verdict == "genuine":
             console.print(Text("The chip is genuine: its data is signed by the (sample) issuer, its keys "

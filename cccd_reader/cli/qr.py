@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from typing import BinaryIO
 
@@ -19,10 +20,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cccd_reader.cli import handle_errors
+from cccd_reader.cli import handle_errors, tighten_stdout
 from cccd_reader.errors import InputError, KeyInputError, QRImageError, QRPayloadError
 from cccd_reader.keys import card_expiry
 from cccd_reader.qr.payload import MAX_PAYLOAD_CHARS, QRData, parse_qr_payload
+from cccd_reader.safetext import visible
 
 # Up to 4 UTF-8 bytes per character, plus slack for a BOM and line ends.
 MAX_STDIN_BYTES = 4 * MAX_PAYLOAD_CHARS + 16
@@ -72,7 +74,7 @@ def record_table(record: QRData) -> Table:
     table.add_column("Value", overflow="fold")
 
     def row(label: str, value: str) -> None:
-        table.add_row(label, Text(value))
+        table.add_row(label, Text(visible(value)))
 
     row("Card", _VARIANTS.get(record.variant, record.variant))
     row("ID number", record.id_number)
@@ -89,7 +91,7 @@ def record_table(record: QRData) -> Table:
         extra = record.extra_fields
         row("Extra fields", " | ".join(extra) if any(extra) else f"{len(extra)} (empty)")
     if record.warnings:
-        row("Warnings", "\n".join(record.warnings))
+        table.add_row("Warnings", Text("\n".join(visible(w) for w in record.warnings)))
     if record.repairs:
         row("Repairs", ", ".join(record.repairs))
     return table
@@ -98,6 +100,7 @@ def record_table(record: QRData) -> Table:
 def emit(record: QRData, *, as_json: bool, address: bool = False) -> None:
     """Print one record, as JSON or as a table (shared with the image input)."""
     if as_json:
+        tighten_stdout()
         click.echo(json.dumps(record.to_dict(addresses=address), ensure_ascii=False, indent=2))
     else:
         table = record_table(record)
@@ -108,11 +111,23 @@ def emit(record: QRData, *, as_json: bool, address: bool = False) -> None:
         Console(soft_wrap=False).print(table)
 
 
+def quiet_opencv() -> None:
+    """Keep OpenCV's own log lines ("[ WARN:0@0.01] ... can't open camera by index") off the terminal:
+    the command reports a camera that cannot be opened in its one error line. A log level the user set
+    in OPENCV_LOG_LEVEL is kept."""
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None and os.environ["OPENCV_LOG_LEVEL"] == "OFF":
+        with contextlib.suppress(Exception):  # the logging module differs between OpenCV builds
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+
 def read_image_record(image: str | None, camera: int | None, frames: str | None, backend: str) -> QRData:
     """The record from an image file, image bytes on stdin (``-``), a camera or a folder of frames."""
     from cccd_reader.qr import image as qrimage
 
     if camera is not None:  # closing(): release the camera as soon as a card is read
+        quiet_opencv()
         with contextlib.closing(qrimage.camera_frames(camera, max_frames=CAMERA_MAX_FRAMES)) as stream:
             return qrimage.decode_qr_stream(stream, backend=backend)
     if frames is not None:
@@ -126,7 +141,18 @@ def read_image_record(image: str | None, camera: int | None, frames: str | None,
     return qrimage.read_qr_image(image, backend=backend)
 
 
-@click.command("qr")
+QR_EXAMPLES = """
+Examples:
+
+\b
+  cccd-read qr card-front.jpg
+  scanner-output | cccd-read qr --json
+  cccd-read qr --text '001090012345||Nguyễn Văn An|15031990|Nam|...|01022021'
+  cccd-read qr --camera 0
+"""
+
+
+@click.command("qr", epilog=QR_EXAMPLES)
 @click.argument("image", required=False, metavar="[IMAGE]")
 @click.option("--camera", type=int, metavar="N", default=None,
               help="Read frames from camera N (OpenCV) until a card's QR code is seen.")

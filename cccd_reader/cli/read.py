@@ -27,10 +27,15 @@ from rich.text import Text
 from cccd_reader.cli import (
     EXIT_OK,
     EXIT_VERIFICATION_FAILED,
+    check_output_file,
+    error_line,
     exit_code_for,
     handle_errors,
+    root_cause,
+    tighten_stdout,
 )
 from cccd_reader.errors import CCCDError, InputError, KeyInputError, ReadError
+from cccd_reader.safetext import visible
 
 STEP_LABELS = {
     "probe": "Probing the card",
@@ -71,9 +76,11 @@ def resolve_key(*, qr: str | None, qr_text: str | None, can: str | None, mrz: st
 
         return read_qr_image(qr)
     if qr_text:
+        from cccd_reader.cli.qr import read_payload_text
         from cccd_reader.qr.payload import parse_qr_payload
 
-        return parse_qr_payload(qr_text)
+        # "-": from standard input, so the payload (ID, name, address) is not in the process list
+        return parse_qr_payload(read_payload_text(qr_text))
     if can:
         return CANKey(can.strip())
     if mrz:
@@ -82,16 +89,16 @@ def resolve_key(*, qr: str | None, qr_text: str | None, can: str | None, mrz: st
         return mrz_key_from_mrz(mrz.replace("\\n", "\n"))
     if id_number:
         digits = id_number.strip()
+        if len(digits) != 12 or not digits.isdigit():
+            # say what is wrong with it without repeating it (an ID number is personal data)
+            what = f"{len(digits)} digits" if digits.isdigit() else "characters other than digits"
+            raise KeyInputError(f"--id must be the 12-digit ID number (got {what})")
         if not dob:
             # the ID alone gives the CAN (its last 6 digits)
-            if len(digits) != 12 or not digits.isdigit():
-                raise KeyInputError("--id takes the 12-digit ID number")
             return CANKey(digits[-6:])
-        doc = digits[3:12] if len(digits) == 12 and digits.isdigit() else digits
+        doc = digits[3:12]
         birth = _parse_date(dob, "--dob")
-        keys: list[Any] = []
-        if len(digits) == 12 and digits.isdigit():
-            keys.append(CANKey(digits[-6:]))
+        keys: list[Any] = [CANKey(digits[-6:])]
         if expiry and expiry.strip().lower() not in ("none", "never", "no", "khong", "không"):
             keys.append(MRZKey(doc, birth, _parse_date(expiry, "--expiry")))
         elif expiry:
@@ -232,12 +239,13 @@ _VERDICT_STYLE = {"genuine": "bold green", "not-genuine": "bold red", "mismatch"
 
 
 def _text(value: Any) -> str:
+    """A value for the terminal: dates as ISO text, chip text with control/bidi characters made visible."""
     if value is None:
         return ""
     iso = getattr(value, "isoformat", None)
     if callable(iso):
-        return str(iso())
-    return str(value)
+        return visible(iso())
+    return visible(value)
 
 
 def summary_table(record: Any) -> Table:
@@ -286,7 +294,7 @@ def summary_table(record: Any) -> Table:
                                f"{st.bytes_received} bytes in {st.seconds:.2f} s"
                                + (f", {st.recoveries} recoveries" if st.recoveries else "")))
     if record.warnings:
-        table.add_row("Warnings", Text("\n".join(record.warnings)))
+        table.add_row("Warnings", Text("\n".join(visible(w) for w in record.warnings)))
     return table
 
 
@@ -294,22 +302,53 @@ def verification_failed(record: Any) -> bool:
     return bool(record.security.verdict in ("not-genuine", "mismatch"))
 
 
+_IMAGE_KEYS = ("image", "image_base64", "data", "image_data")
+
+
+def record_dict(record: Any, *, portrait_image: bool = False, portrait_path: str | None = None,
+                address: bool = False) -> dict[str, Any]:
+    """The record for JSON output: the portrait's image only when asked for (``--json-portrait``), once.
+
+    The identity's own copy of the portrait is always left out (it is the same image as ``portrait``);
+    with ``portrait_path`` the portrait entry says where the image was saved; ``address`` adds the
+    address parts (``--address``).
+    """
+    data: dict[str, Any] = record.to_dict(include_portrait=portrait_image)
+    if address and getattr(record, "identity", None) is not None:
+        data["identity"] = record.identity.to_dict(addresses=True)
+    ident = data.get("identity")
+    if isinstance(ident, dict):
+        ident.pop("portrait", None)
+    face = data.get("portrait")
+    if isinstance(face, dict):
+        if not portrait_image:
+            for key in _IMAGE_KEYS:
+                face.pop(key, None)
+        if portrait_path is not None:
+            face["path"] = str(portrait_path)
+    return data
+
+
+def save_portrait(record: Any, portrait: str | None) -> str | None:
+    """Save the portrait when asked for (0600); say so on stderr. The saved path, or None."""
+    if not portrait:
+        return None
+    if record is None or getattr(record, "portrait", None) is None:
+        click.echo("cccd-read: no portrait on the card (DG2 not read)", err=True)
+        return None
+    saved = record.portrait.save(portrait)
+    click.echo(f"portrait saved to {visible(saved)}", err=True)
+    return str(saved)
+
+
 def emit_record(record: Any, *, as_json: bool, portrait: str | None, console: Console | None = None,
-                address: bool = False) -> None:
-    if portrait and record.portrait is not None:
-        saved = record.portrait.save(portrait)
-        click.echo(f"portrait saved to {saved}", err=True)
-    elif portrait:
-        click.echo("no portrait on the card (DG2 not read)", err=True)
+                json_portrait: bool = False, address: bool = False) -> None:
+    saved = save_portrait(record, portrait)
     if as_json:
-        data = record.to_dict()
-        if address and record.identity is not None:
-            data["identity"] = record.identity.to_dict(addresses=True)
-        if portrait and isinstance(data.get("portrait"), dict):
-            data["portrait"].pop("image", None)
-            data["portrait"]["path"] = str(portrait)
         import json
 
+        tighten_stdout()
+        data = record_dict(record, portrait_image=json_portrait, portrait_path=saved, address=address)
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         table = summary_table(record)
@@ -320,6 +359,23 @@ def emit_record(record: Any, *, as_json: bool, portrait: str | None, console: Co
         (console or Console()).print(table)
 
 
+def check_outputs(*, portrait: str | None = None, trace: str | None = None, redact: bool = False) -> None:
+    """Every output path is checked before the card (or the reader) is touched: one line, exit 2."""
+    if redact and not trace:
+        raise InputError("--redact applies to --trace: give --trace FILE too")
+    if portrait:
+        from pathlib import Path
+
+        from cccd_reader.model import portrait_format_for
+
+        if portrait_format_for(Path(portrait)) is None:
+            raise InputError(f"--portrait {visible(portrait)}: end the file name in .jpg, .png or .jp2 "
+                             "(the image format follows it)")
+        check_output_file(portrait, "--portrait")
+    if trace:
+        check_output_file(trace, "--trace")
+
+
 # --- the command ----------------------------------------------------------------------------------------
 
 
@@ -327,9 +383,11 @@ def key_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for opt in reversed([
         click.option("--qr", "qr", metavar="IMAGE", help="Photo or scan of the card's QR code (gives the CAN "
                      "and MRZ keys, and the chip is checked against it)."),
-        click.option("--qr-text", metavar="PAYLOAD", help="The QR payload text (from a scanner)."),
+        click.option("--qr-text", metavar="PAYLOAD", help="The QR payload text (from a scanner); '-' reads "
+                     "it from standard input (keeps it out of the process list)."),
         click.option("--can", metavar="DIGITS", help="The CAN: the last 6 digits of the ID number."),
-        click.option("--mrz", metavar="TEXT", help="The MRZ from the card's back (lines joined by \\n)."),
+        click.option("--mrz", metavar="TEXT", help="The MRZ from the card's back (lines joined by \\n; the "
+                     "first two lines are enough)."),
         click.option("--id", "id_number", metavar="ID", help="The 12-digit ID number (with --dob/--expiry "
                      "for the MRZ key)."),
         click.option("--dob", metavar="DATE", help="Date of birth (YYYY-MM-DD or DD/MM/YYYY)."),
@@ -354,11 +412,25 @@ def reader_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-@click.command("read")
+READ_EXAMPLES = """
+Examples:
+
+\b
+  cccd-read read --qr card-front.jpg
+  scanner-output | cccd-read read --qr-text - --json > card.json
+  cccd-read read --can 012345 --portrait face.jpg
+  cccd-read read --emulator hung     (a sample card whose QR disagrees with its chip: exit 1)
+"""
+
+
+@click.command("read", epilog=READ_EXAMPLES)
 @reader_options
 @key_options
-@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
-@click.option("--portrait", metavar="FILE", help="Save the portrait (DG2) to FILE.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the record as JSON (without the portrait image).")
+@click.option("--json-portrait", is_flag=True,
+              help="With --json: put the portrait image in the JSON (base64).")
+@click.option("--portrait", metavar="FILE", help="Save the portrait (DG2) to FILE (.jpg, .png or .jp2).")
 @click.option("--trace", metavar="FILE", help="Record every APDU (and the random bytes) to FILE for replay.")
 @click.option("--redact", is_flag=True, help="With --trace: leave personal data out of the trace "
               "(it can then no longer be replayed byte for byte).")
@@ -374,10 +446,13 @@ def reader_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @handle_errors
 def command(reader: str | None, nfc: str | None, emulator: str | None, wait: float, qr: str | None,
             qr_text: str | None, can: str | None, mrz: str | None, id_number: str | None, dob: str | None,
-            expiry: str | None, as_json: bool, portrait: str | None, trace: str | None, redact: bool,
-            trust: tuple[str, ...], files_: str | None, access: str, report_only: bool,
+            expiry: str | None, as_json: bool, json_portrait: bool, portrait: str | None, trace: str | None,
+            redact: bool, trust: tuple[str, ...], files_: str | None, access: str, report_only: bool,
             no_progress: bool, address: bool) -> None:
     """Read the chip: identity, portrait, and whether the card is genuine."""
+    check_outputs(portrait=portrait, trace=trace, redact=redact)
+    if json_portrait and not as_json:
+        raise InputError("--json-portrait applies to --json")
     interactive = sys.stdin.isatty()
     key = resolve_key(qr=qr, qr_text=qr_text, can=can, mrz=mrz, id_number=id_number, dob=dob,
                       expiry=expiry, interactive=interactive and emulator is None)\
@@ -392,8 +467,9 @@ def command(reader: str | None, nfc: str | None, emulator: str | None, wait: flo
                 trust_store = sample.trust
         record = run_read(transport, key, trust=trust_store, files=files, trace=trace, redact=redact,
                           as_json=as_json, show_progress=not no_progress and not as_json, access=access,
-                          sample=sample.name if sample is not None else None, portrait=portrait)
-    emit_record(record, as_json=as_json, portrait=portrait, address=address)
+                          sample=sample.name if sample is not None else None, portrait=portrait,
+                          json_portrait=json_portrait)
+    emit_record(record, as_json=as_json, portrait=portrait, json_portrait=json_portrait, address=address)
     if verification_failed(record) and not report_only:
         sys.exit(EXIT_VERIFICATION_FAILED)
     sys.exit(EXIT_OK)
@@ -401,7 +477,7 @@ def command(reader: str | None, nfc: str | None, emulator: str | None, wait: flo
 
 def run_read(transport: Any, key: Any, *, trust: Any, files: list[str] | None, trace: str | None,
              redact: bool, as_json: bool, show_progress: bool, access: str = "auto",
-             sample: str | None = None, portrait: str | None = None) -> Any:
+             sample: str | None = None, portrait: str | None = None, json_portrait: bool = False) -> Any:
     """Run the pipeline (recording a trace if asked); a failure prints what was read and exits."""
     from cccd_reader.read import read_card
 
@@ -426,7 +502,10 @@ def run_read(transport: Any, key: Any, *, trust: Any, files: list[str] | None, t
             return read_card(transport, key, trust=trust, files=files, progress=on_event,
                              random_bytes=random_bytes, access=access)
     except ReadError as exc:
-        report_partial(exc, as_json=as_json, portrait=portrait)
+        report_partial(exc, as_json=as_json, portrait=portrait, json_portrait=json_portrait)
+    except KeyboardInterrupt as exc:
+        # Ctrl-C: what was read so far (when the pipeline attached it), one line, exit 130
+        report_partial(exc, as_json=as_json, portrait=portrait, json_portrait=json_portrait)
     finally:
         if recorder is not None:
             closer = getattr(recorder, "close", None)
@@ -434,20 +513,26 @@ def run_read(transport: Any, key: Any, *, trust: Any, files: list[str] | None, t
                 closer()
 
 
-def report_partial(exc: ReadError, *, as_json: bool, portrait: str | None = None) -> NoReturn:
+def report_partial(exc: BaseException, *, as_json: bool, portrait: str | None = None,
+                   json_portrait: bool = False) -> NoReturn:
     """Print the partial record (JSON) and one error line; exit with the code of the underlying error.
-    A portrait that was read before the failure is still saved when asked for."""
-    cause: BaseException = getattr(exc, "cause", None) or exc.__cause__ or exc
-    partial = exc.partial
-    face = getattr(partial, "portrait", None)
-    if portrait and face is not None:
-        saved = face.save(portrait)
-        click.echo(f"portrait saved to {saved}", err=True)
+    A portrait that was read before the failure is still saved when asked for. ``exc`` is a ReadError,
+    or a KeyboardInterrupt (Ctrl-C) that may carry the record read so far as ``partial``."""
+    cause: BaseException = root_cause(exc)
+    partial = getattr(exc, "partial", None)
+    saved = None
+    if portrait and getattr(partial, "portrait", None) is not None:
+        saved = save_portrait(partial, portrait)
     if as_json and partial is not None and hasattr(partial, "to_dict"):
         import json
 
-        click.echo(json.dumps(partial.to_dict(), ensure_ascii=False, indent=2))
-    click.echo(f"cccd-read: error: {exc}", err=True)
+        tighten_stdout()
+        data = record_dict(partial, portrait_image=json_portrait, portrait_path=saved)
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    if isinstance(exc, KeyboardInterrupt):
+        click.echo("cccd-read: interrupted", err=True)
+    else:
+        click.echo(error_line(exc), err=True)
     ctx = click.get_current_context(silent=True)
     if ctx is not None and ctx.find_root().params.get("debug"):
         import traceback

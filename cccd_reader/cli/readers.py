@@ -11,9 +11,18 @@ from rich.text import Text
 
 from cccd_reader.cli import handle_errors
 from cccd_reader.errors import ReaderNotFoundError
+from cccd_reader.safetext import visible
+
+READERS_EXAMPLES = """
+Examples:
+
+\b
+  cccd-read readers
+  cccd-read readers --no-nfc --json
+"""
 
 
-@click.command("readers")
+@click.command("readers", epilog=READERS_EXAMPLES)
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @click.option("--nfc", "nfc_paths", multiple=True, metavar="PATH",
               help="nfcpy device paths to probe (default: usb). Repeatable.")
@@ -38,7 +47,7 @@ def command(as_json: bool, nfc_paths: tuple[str, ...], no_nfc: bool) -> None:
             problems.append(f"nfcpy: {exc}")
     if as_json:
         click.echo(json.dumps({"readers": rows, "problems": problems}, indent=2))
-    else:
+    elif rows:  # nothing to list: only the error line below (exit 3), not an empty table + the problem twice
         table = Table(title="Readers", title_justify="left")
         for col in ("#", "Kind", "Name", "Card"):
             table.add_column(col)
@@ -47,14 +56,14 @@ def command(as_json: bool, nfc_paths: tuple[str, ...], no_nfc: bool) -> None:
             if row["kind"] == "pcsc":
                 index = str(pcsc_index)
                 pcsc_index += 1
-                card = f"present (ATR {row['atr']})" if row.get("card_present") else "-"
+                card = f"present (ATR {visible(row['atr'])})" if row.get("card_present") else "-"
             else:
-                index = str(row.get("path", ""))
+                index = visible(row.get("path", ""))
                 card = "?"
-            table.add_row(index, str(row["kind"]), Text(str(row["name"])), card)
+            table.add_row(Text(index), Text(visible(row["kind"])), Text(visible(row["name"])), Text(card))
         console = Console()
         console.print(table)
         for p in problems:
-            console.print(Text(p, style="yellow"))
+            console.print(Text(visible(p), style="yellow"))
     if not rows:
         raise ReaderNotFoundError("no reader found" + (": " + "; ".join(problems) if problems else ""))

@@ -16,13 +16,14 @@ from typing import Any
 
 import click
 
-from cccd_reader.cli import EXIT_OK, exit_code_for, handle_errors
+from cccd_reader.cli import EXIT_INTERRUPTED, EXIT_OK, exit_code_for, handle_errors
 from cccd_reader.cli.read import (
     key_options,
     load_trust,
     resolve_key,
 )
 from cccd_reader.errors import CCCDError, InputError, NoCardError, ReadError
+from cccd_reader.safetext import visible
 
 
 def _line_record(record: Any) -> str:
@@ -33,10 +34,20 @@ def _short(record: Any) -> str:
     ident = record.identity
     name = getattr(ident, "full_name", None) or "?"
     number = getattr(ident, "id_number", None) or "?"
-    return f"{number}  {name}  verdict={record.security.verdict}  ({record.stats.seconds:.2f} s)"
+    return (f"{visible(number)}  {visible(name)}  verdict={record.security.verdict}  "
+            f"({record.stats.seconds:.2f} s)")
 
 
-@click.command("watch")
+WATCH_EXAMPLES = """
+Examples:
+
+\b
+  cccd-read watch --qr-stdin --json >> desk.jsonl
+  cccd-read watch --reader 0 --can 012345 --count 1
+"""
+
+
+@click.command("watch", epilog=WATCH_EXAMPLES)
 @click.option("--reader", metavar="NAME", help="PC/SC reader (name, part of it, or index).")
 @click.option("--nfc", metavar="PATH", help="nfcpy device path instead of PC/SC.")
 @key_options
@@ -105,7 +116,8 @@ def command(reader: str | None, nfc: str | None, qr: str | None, qr_text: str | 
             done += 1
             last_card = time.monotonic()
     except KeyboardInterrupt:
-        pass
+        click.echo("\ncccd-read: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         if previous is not None:
             previous.close()
