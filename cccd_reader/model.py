@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from cccd_reader.address import AddressParts, parse_address
 from cccd_reader.errors import InputError, ParseError
 from cccd_reader.folding import ascii_fold as ascii_fold  # re-exported: callers import it from here
+from cccd_reader.safetext import unsafe_characters
 
 if TYPE_CHECKING:  # model.py sits below nothing: the MRZ type is only needed by the type checker
     from cccd_reader.mrz import MRZ
@@ -417,6 +418,10 @@ def merge_identity(dg13: _DG13Like | None, dg1: Any = None, dg2: Any = None) -> 
             return
         values[name] = value
         sources[name] = source
+        hidden = unsafe_characters(value) if isinstance(value, str) else []
+        if hidden:  # a forged chip's escape sequences or bidi overrides: kept exact, flagged, shown escaped
+            warnings.append(f"the {name.replace('_', ' ')} from {source} holds control or invisible "
+                            f"formatting characters ({', '.join(hidden)})")
 
     if dg13 is not None:
         put("id_number", dg13.text(1), "DG13")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["UNSAFE_CATEGORIES", "is_unsafe", "unsafe_characters", "visible"]
+__all__ = ["UNSAFE_CATEGORIES", "is_unsafe", "json_safe", "unsafe_characters", "visible"]
 
 UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 
@@ -58,3 +58,31 @@ def visible(value: object) -> str:
     if "\\" not in text and not any(is_unsafe(c) for c in text):
         return text
     return "".join("\\\\" if c == "\\" else _escape(c) if is_unsafe(c) else c for c in text)
+
+
+_JSON_WHITESPACE = frozenset("\t\n\r")
+
+
+def json_safe(json_text: str) -> str:
+    """JSON text (from ``json.dumps(..., ensure_ascii=False)``) with every unsafe character escaped.
+
+    ``json.dumps`` escapes only C0 controls; DEL, C1 controls, bidi overrides and zero-width characters
+    would reach the terminal raw. Raw tab, newline and carriage return can only be JSON whitespace
+    (indentation) and are kept; outside strings JSON text has no other such character, so replacing
+    each by its ``\\uXXXX`` escape (a surrogate pair above U+FFFF) keeps the same JSON value, byte for
+    byte once decoded, while Vietnamese letters stay readable.
+    """
+    if not any(is_unsafe(c) and c not in _JSON_WHITESPACE for c in json_text):
+        return json_text
+    out = []
+    for char in json_text:
+        if char in _JSON_WHITESPACE or not is_unsafe(char):
+            out.append(char)
+            continue
+        code = ord(char)
+        if code > 0xFFFF:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out)

@@ -34,7 +34,7 @@ from typing import Any, NoReturn
 import click
 
 from cccd_reader import errors
-from cccd_reader.safetext import visible
+from cccd_reader.safetext import json_safe, visible
 
 EXIT_OK = 0
 EXIT_VERIFICATION_FAILED = 1
@@ -92,6 +92,18 @@ def error_line(exc: BaseException | str, prefix: str = "error") -> str:
     return f"cccd-read: {prefix}: {visible(exc)}"
 
 
+def json_text(data: Any, *, lines: bool = False) -> str:
+    """JSON for stdout: UTF-8 text (Vietnamese readable), every control/bidi character escaped.
+
+    ``lines``: one compact line (``watch``'s JSON Lines), else indented.
+    """
+    import json
+
+    if lines:
+        return json_safe(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    return json_safe(json.dumps(data, ensure_ascii=False, indent=2))
+
+
 def fail(exc: BaseException, *, debug: bool = False) -> NoReturn:
     """Print one readable line for a library error (no personal data) and exit with its code."""
     click.echo(error_line(exc), err=True)
@@ -128,19 +140,19 @@ def check_output_file(path: str | os.PathLike[str], option: str) -> Path:
     by creating (and removing) a scratch file next to the target, which also works on read-only mounts.
     """
     target = Path(path)
-    shown = visible(os.fspath(path))
+    shown = os.fspath(path)  # made visible where the error line is printed
     if not os.fspath(path):
         raise errors.InputError(f"{option}: empty file name")
     if target.is_dir():
         raise errors.InputError(f"{option} {shown}: is a folder; give a file name")
     folder = target.parent
     if not folder.is_dir():
-        raise errors.InputError(f"{option} {shown}: the folder {visible(folder)} does not exist")
+        raise errors.InputError(f"{option} {shown}: the folder {folder} does not exist")
     try:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".cccd-write-check-"):
             pass
     except OSError as exc:
-        raise errors.InputError(f"{option} {shown}: cannot write in {visible(folder)} "
+        raise errors.InputError(f"{option} {shown}: cannot write in {folder} "
                                 f"({exc.strerror or type(exc).__name__})") from None
     if target.exists() and not os.access(target, os.W_OK):
         raise errors.InputError(f"{option} {shown}: the file is not writable")

@@ -13,7 +13,6 @@ fails or the QR code disagrees with the chip. The table output saves the portrai
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from cccd_reader.cli import EXIT_OK, EXIT_VERIFICATION_FAILED, handle_errors, tighten_stdout
+from cccd_reader.cli import EXIT_OK, EXIT_VERIFICATION_FAILED, handle_errors, json_text, tighten_stdout
 from cccd_reader.safetext import visible
 
 DEFAULT_PORTRAIT = "cccd-demo-portrait.jpg"
@@ -125,7 +124,7 @@ def command(card_name: str | None, portrait: str | None, as_json: bool, json_por
         data["demo"] = {"card": persona.label, "generation": persona.generation,
                         "qr_payload": persona.qr_payload(),
                         "trust_anchor": "sample CSCA (TEST ONLY)"}
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json_text(data))
     else:
         for label, text in _steps(persona, record):
             console.print(Text(f"{label:<8}", style="bold"), Text(text), soft_wrap=True)

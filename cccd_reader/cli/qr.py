@@ -10,7 +10,6 @@ output the user asked for, so personal values are printed here, and only here.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from typing import BinaryIO
@@ -20,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cccd_reader.cli import handle_errors, tighten_stdout
+from cccd_reader.cli import handle_errors, json_text, tighten_stdout
 from cccd_reader.errors import InputError, KeyInputError, QRImageError, QRPayloadError
 from cccd_reader.keys import card_expiry
 from cccd_reader.qr.payload import MAX_PAYLOAD_CHARS, QRData, parse_qr_payload
@@ -101,7 +100,7 @@ def emit(record: QRData, *, as_json: bool, address: bool = False) -> None:
     """Print one record, as JSON or as a table (shared with the image input)."""
     if as_json:
         tighten_stdout()
-        click.echo(json.dumps(record.to_dict(addresses=address), ensure_ascii=False, indent=2))
+        click.echo(json_text(record.to_dict(addresses=address)))
     else:
         table = record_table(record)
         if address:

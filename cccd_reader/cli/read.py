@@ -31,6 +31,7 @@ from cccd_reader.cli import (
     error_line,
     exit_code_for,
     handle_errors,
+    json_text,
     root_cause,
     tighten_stdout,
 )
@@ -293,8 +294,10 @@ def summary_table(record: Any) -> Table:
     table.add_row("Read", Text(f"{len(record.files)} files, {st.apdus} APDUs, "
                                f"{st.bytes_received} bytes in {st.seconds:.2f} s"
                                + (f", {st.recoveries} recoveries" if st.recoveries else "")))
-    if record.warnings:
-        table.add_row("Warnings", Text("\n".join(visible(w) for w in record.warnings)))
+    warnings = list(record.warnings) + [w for w in getattr(ident, "warnings", ()) or ()
+                                        if w not in record.warnings]
+    if warnings:
+        table.add_row("Warnings", Text("\n".join(visible(w) for w in warnings)))
     return table
 
 
@@ -345,11 +348,9 @@ def emit_record(record: Any, *, as_json: bool, portrait: str | None, console: Co
                 json_portrait: bool = False, address: bool = False) -> None:
     saved = save_portrait(record, portrait)
     if as_json:
-        import json
-
         tighten_stdout()
         data = record_dict(record, portrait_image=json_portrait, portrait_path=saved, address=address)
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json_text(data))
     else:
         table = summary_table(record)
         if address:
@@ -369,7 +370,7 @@ def check_outputs(*, portrait: str | None = None, trace: str | None = None, reda
         from cccd_reader.model import portrait_format_for
 
         if portrait_format_for(Path(portrait)) is None:
-            raise InputError(f"--portrait {visible(portrait)}: end the file name in .jpg, .png or .jp2 "
+            raise InputError(f"--portrait {portrait}: end the file name in .jpg, .png or .jp2 "
                              "(the image format follows it)")
         check_output_file(portrait, "--portrait")
     if trace:
@@ -524,11 +525,9 @@ def report_partial(exc: BaseException, *, as_json: bool, portrait: str | None = 
     if portrait and getattr(partial, "portrait", None) is not None:
         saved = save_portrait(partial, portrait)
     if as_json and partial is not None and hasattr(partial, "to_dict"):
-        import json
-
         tighten_stdout()
         data = record_dict(partial, portrait_image=json_portrait, portrait_path=saved)
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json_text(data))
     if isinstance(exc, KeyboardInterrupt):
         click.echo("cccd-read: interrupted", err=True)
     else:

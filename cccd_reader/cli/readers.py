@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cccd_reader.cli import handle_errors
+from cccd_reader.cli import handle_errors, json_text
 from cccd_reader.errors import ReaderNotFoundError
 from cccd_reader.safetext import visible
 
@@ -46,7 +44,7 @@ def command(as_json: bool, nfc_paths: tuple[str, ...], no_nfc: bool) -> None:
         except ReaderNotFoundError as exc:
             problems.append(f"nfcpy: {exc}")
     if as_json:
-        click.echo(json.dumps({"readers": rows, "problems": problems}, indent=2))
+        click.echo(json_text({"readers": rows, "problems": problems}))
     elif rows:  # nothing to list: only the error line below (exit 3), not an empty table + the problem twice
         table = Table(title="Readers", title_justify="left")
         for col in ("#", "Kind", "Name", "Card"):

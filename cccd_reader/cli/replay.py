@@ -27,7 +27,6 @@ from cccd_reader.cli.read import (
     verification_failed,
 )
 from cccd_reader.errors import AccessDenied, InputError, ParseError, ReadError, TraceMismatchError
-from cccd_reader.safetext import visible
 
 # the steps in which the key shapes the commands sent: a difference there is a different key
 _KEY_STEPS = ("access",)
@@ -65,7 +64,7 @@ def command(trace_file: str, qr: str | None, qr_text: str | None, can: str | Non
     try:
         replay = ReplayTransport(trace_file)
     except ParseError as exc:  # an empty file, not JSON Lines, a redacted trace: the file given is wrong
-        raise InputError(f"{visible(trace_file)} cannot be replayed: {exc}") from None
+        raise InputError(f"{trace_file} cannot be replayed: {exc}") from None
     header: dict[str, Any] = replay.header
     options: dict[str, Any] = header.get("read") or {}
     trust_store = load_trust(trust)

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from cccd_reader.cli import EXIT_INTERRUPTED, EXIT_OK, exit_code_for, handle_errors
+from cccd_reader.cli import EXIT_INTERRUPTED, EXIT_OK, error_line, exit_code_for, handle_errors
 from cccd_reader.cli.read import (
     key_options,
     load_trust,
@@ -125,7 +125,7 @@ def command(reader: str | None, nfc: str | None, qr: str | None, qr_text: str | 
 
 
 def _report_error(exc: BaseException, as_json: bool) -> None:
-    click.echo(f"cccd-read: card not read: {exc} (exit code {exit_code_for(exc)})", err=True)
+    click.echo(error_line(f"{exc} (exit code {exit_code_for(exc)})", prefix="card not read"), err=True)
 
 
 def _connect(reader: str | None, nfc: str | None, idle_timeout: float, since: float) -> Any:

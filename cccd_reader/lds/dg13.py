@@ -36,6 +36,7 @@ from cccd_reader.lds.raw import (
 )
 from cccd_reader.model import PartialDate
 from cccd_reader.protocols.oids import encode_oid_value
+from cccd_reader.safetext import unsafe_characters
 
 FILE = "DG13"
 DG13_TAG = DG_TAGS[13]
@@ -276,6 +277,10 @@ class DG13:
                         and not _decode_string(node.tag, node.value)[1]
                     ):
                         out.append(f"entry {e.number} holds bytes that are not valid in its string type")
+            hidden = [c for value in e.values for c in unsafe_characters(value)]
+            if hidden:
+                out.append(f"entry {e.number} holds control or invisible formatting characters "
+                           f"({', '.join(dict.fromkeys(hidden))})")
         for number, name in ((3, "date of birth"), (11, "issue date")):
             text = self.text(number)
             if text and PartialDate.parse(text) is None:
