@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cccd_reader.address import AddressParts, AddressStatus
+from cccd_reader.safetext import visible
 
 _STATUS_TEXT = {
     AddressStatus.MAPPED: "mapped to the 2025 units",
@@ -39,7 +40,7 @@ def describe(parts: AddressParts) -> str:
 def add_address_rows(table: Table, rows: list[tuple[str, AddressParts | None]]) -> None:
     for label, parts in rows:
         if parts is not None:
-            table.add_row(label, Text(describe(parts)))
+            table.add_row(label, Text(visible(describe(parts))))  # address text comes from the card
 
 
 def identity_address_rows(identity: Any) -> list[tuple[str, AddressParts | None]]:

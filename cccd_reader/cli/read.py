@@ -277,14 +277,14 @@ def summary_table(record: Any) -> Table:
         n = len(getattr(p, "image", b""))
         table.add_row("Portrait", Text(f"{size}{getattr(p, 'format', '')}, {n} bytes"))
     sec = record.security
-    table.add_row("Access", Text(f"{sec.access_protocol or '?'} with {sec.access_key or '?'}"
-                                 + (f" ({sec.access_detail})" if sec.access_detail else "")))
-    table.add_row("Passive authentication", Text(sec.passive_auth))
+    table.add_row("Access", Text(visible(f"{sec.access_protocol or '?'} with {sec.access_key or '?'}"
+                                         + (f" ({sec.access_detail})" if sec.access_detail else ""))))
+    table.add_row("Passive authentication", Text(visible(sec.passive_auth)))
     trust_message = getattr(sec.passive_detail, "trust_message", None)
     if trust_message:
-        table.add_row("Signer's issuer", Text(trust_message))
-    table.add_row("Chip Authentication", Text(sec.chip_auth))
-    table.add_row("Active Authentication", Text(sec.active_auth))
+        table.add_row("Signer's issuer", Text(visible(trust_message)))  # names from the chip's certificate
+    table.add_row("Chip Authentication", Text(visible(sec.chip_auth)))
+    table.add_row("Active Authentication", Text(visible(sec.active_auth)))
     if sec.qr_checked:
         qr_text = "matches the chip" if not sec.qr_mismatches else \
             "DIFFERS from the chip: " + ", ".join(m.field for m in sec.qr_mismatches)
