@@ -14,3 +14,13 @@ def ascii_fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(bare.upper().split())
+
+
+def has_diacritics(text: str) -> bool:
+    """True when ``text`` has any Vietnamese diacritic (a combining mark once decomposed, or Đ/đ).
+
+    "Nguyen Van An" as a keyboard-wedge scanner types it has none; "Nguyễn Văn An" has.
+    """
+    if "Đ" in text or "đ" in text:
+        return True
+    return any(unicodedata.combining(c) for c in unicodedata.normalize("NFD", text))

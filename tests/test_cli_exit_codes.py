@@ -133,9 +133,9 @@ def test_ctrl_c_during_a_read_prints_the_partial_record(monkeypatch: pytest.Monk
     result = CliRunner().invoke(main, ["read", "--emulator", "an", "--json"], catch_exceptions=False)
     assert result.exit_code == EXIT_INTERRUPTED
     assert "Traceback" not in result.stderr and "interrupted" in result.stderr
-    if result.stdout.strip():  # the pipeline attached what it had read
-        data = json.loads(result.stdout)
-        assert data["complete"] is False and data["identity"]["id_number"] == AN_ID
+    data = json.loads(result.stdout)  # the pipeline attached what it had read to the KeyboardInterrupt
+    assert data["complete"] is False and data["failed_step"] == "active_auth"
+    assert data["error"] == "interrupted" and data["identity"]["id_number"] == AN_ID
 
 
 def test_wrong_key_is_5_in_read_and_in_watch_lines() -> None:

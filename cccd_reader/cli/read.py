@@ -288,7 +288,14 @@ def summary_table(record: Any) -> Table:
     if sec.qr_checked:
         qr_text = "matches the chip" if not sec.qr_mismatches else \
             "DIFFERS from the chip: " + ", ".join(m.field for m in sec.qr_mismatches)
+        notes = getattr(sec, "qr_notes", None) or []
+        folded = [n.field.replace("_", " ") for n in notes if n.note == "compared-without-diacritics"]
+        if folded:
+            qr_text += f" ({', '.join(folded)} compared without diacritics: the QR code has none)"
         table.add_row("QR code vs chip", Text(qr_text))
+        if any(n.field == "address" and n.note == "differs" for n in notes):
+            table.add_row("QR address", Text("differs from the chip's place of residence (information only: "
+                                             "a 2024 QR code may carry a newer residence)"))
     table.add_row("Verdict", Text(sec.verdict.upper(), style=_VERDICT_STYLE.get(sec.verdict, "")))
     st = record.stats
     table.add_row("Read", Text(f"{len(record.files)} files, {st.apdus} APDUs, "

@@ -7,7 +7,7 @@ passive_auth -> qr_check``. A failure part-way raises :class:`~cccd_reader.error
 The package, one file per concern:
 
 - ``records``: :class:`CardRecord`, :class:`ReadSecurity`, :class:`ReadStats`, :class:`StepStats`,
-  :class:`QRMismatch`, :class:`ProgressEvent` (plain data, ``to_dict()``)
+  :class:`QRMismatch`, :class:`QRNote`, :class:`ProgressEvent` (plain data, ``to_dict()``)
 - ``inputs``: the accepted keys and file names, checked before the card is touched
 - ``link``: the accounting link (APDUs charged per step) and the card's ATR
 - ``state``: the typed state the steps share
@@ -46,6 +46,7 @@ from cccd_reader.read.records import (
     ProgressCallback,
     ProgressEvent,
     QRMismatch,
+    QRNote,
     ReadSecurity,
     ReadStats,
     StepStats,
@@ -69,6 +70,7 @@ __all__ = [
     "ProgressCallback",
     "ProgressEvent",
     "QRMismatch",
+    "QRNote",
     "ReadSecurity",
     "ReadStats",
     "StepStats",

@@ -8,6 +8,7 @@ raises :class:`~cccd_reader.errors.ReadError` whose ``partial`` is the :class:`C
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -60,6 +61,15 @@ class Pipeline:
             raise
         except CCCDError as exc:
             raise self.fail(name, exc) from exc
+        except KeyboardInterrupt as exc:
+            # Ctrl-C stays a KeyboardInterrupt (it must stop any caller's loop), carrying what was read
+            # so far as ``partial``, like a ReadError, so a command can still print it
+            st.record.failed_step = name
+            st.record.error = "interrupted"
+            with contextlib.suppress(Exception):
+                identity.finish_identity(st)
+            exc.partial = st.record  # type: ignore[attr-defined]
+            raise
         finally:
             stats.seconds += st.options.clock() - t0
         st.emit(name, "done")
@@ -94,7 +104,9 @@ def read_card(transport: Transport, key: Any, *, random_bytes: RandomBytes | Non
     override the file reader's READ BINARY size (benchmarks). ``access`` is ``"auto"`` (PACE when the card
     offers it, BAC with an MRZ key when PACE is not possible), ``"pace"`` or ``"bac"``. Returns a
     :class:`CardRecord`; raises
-    :class:`ReadError` with ``step`` and ``partial`` (the CardRecord so far) when a step fails.
+    :class:`ReadError` with ``step`` and ``partial`` (the CardRecord so far) when a step fails. A
+    ``KeyboardInterrupt`` (Ctrl-C) during a step is raised as it is, with the record so far attached as
+    its ``partial`` attribute (``failed_step`` set, ``error == "interrupted"``).
     """
     keys, qr = keys_and_qr(key)
     if access not in ("auto", "pace", "bac"):

@@ -92,6 +92,23 @@ class QRMismatch:
 
 
 @dataclass
+class QRNote:
+    """Information about the QR-vs-chip comparison that is not a disagreement (no values: personal data).
+
+    ``note`` is ``"compared-without-diacritics"`` (the QR text has no diacritics at all, as many scanners
+    type it, so the field was compared in its folded form and matched) or ``"differs"`` for a field whose
+    difference is expected and reported as information only (the address: a 2024 QR may carry a newer
+    residence than DG13).
+    """
+
+    field: str
+    note: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "note": self.note}
+
+
+@dataclass
 class ReadSecurity:
     """How access was gained and what the authenticity checks said."""
 
@@ -107,6 +124,7 @@ class ReadSecurity:
     qr_checked: bool = False
     qr_mismatches: list[QRMismatch] = field(default_factory=list)
     qr_not_compared: list[str] = field(default_factory=list)  # QR fields the chip did not provide
+    qr_notes: list[QRNote] = field(default_factory=list)  # information, not mismatches
     details: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -143,6 +161,7 @@ class ReadSecurity:
             "qr_matches_chip": self.qr_matches,
             "qr_mismatches": [m.to_dict() for m in self.qr_mismatches],
             "qr_not_compared": list(self.qr_not_compared),
+            "qr_notes": [n.to_dict() for n in self.qr_notes],
             "details": dict(self.details),
         }
 

@@ -62,6 +62,7 @@ def qr_check(st: PipelineState, recovery: Recovery) -> None:
         return
     sec = st.record.security
     sec.qr_checked = True
-    found = compare_qr_with_chip(qr, st.record.identity, st.record.mrz)
+    sec.qr_notes = []
+    found = compare_qr_with_chip(qr, st.record.identity, st.record.mrz, notes=sec.qr_notes)
     sec.qr_mismatches = [m for m in found if m.detail != NOT_ON_CHIP]
     sec.qr_not_compared = [m.field for m in found if m.detail == NOT_ON_CHIP]
