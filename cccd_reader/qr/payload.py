@@ -54,6 +54,9 @@ REPAIR_NFC = "nfc"  # decomposed Unicode composed to NFC
 REPAIR_SLASHED_DATES = "slashed-dates"  # dd/MM/yyyy dates accepted
 REPAIR_NO_OLD_ID_SLOT = "no-old-id-slot"  # the non-canonical 6-field form (no old-ID field)
 
+MOJIBAKE_WARNING = ("the QR text had been decoded with the wrong character set (UTF-8 read as cp1252 / "
+                    "Latin-1) and was repaired; check the name and address against the card")
+
 
 @dataclass(frozen=True)
 class QRData:
@@ -170,7 +173,11 @@ def _parse(text: object) -> QRData:
     work = text.strip()
     trimmed = work != text
     fixed = _repair_mojibake(work)
-    if fixed != work:
+    if fixed == work and not work.isascii():
+        # a decoder that guessed the charset of one field only: repair field by field (as certain)
+        fixed = SEPARATOR.join(_repair_mojibake(part) for part in work.split(SEPARATOR))
+    mojibake = fixed != work
+    if mojibake:
         repairs.append(REPAIR_MOJIBAKE)
         work = fixed
     if work.startswith("\ufeff"):
@@ -212,7 +219,8 @@ def _parse(text: object) -> QRData:
         if s != value and REPAIR_WHITESPACE not in repairs:
             repairs.append(REPAIR_WHITESPACE)
         if _has_control(s):
-            raise QRPayloadError(f"{_label(name)} contains control or undecodable characters", field=name)
+            raise QRPayloadError(f"{_label(name)} contains control, invisible formatting (bidi) or "
+                                 "undecodable characters (U+FFFD): scan the QR code again", field=name)
         values.append(s)
     id_number, old_id, full_name, dob_text, sex_text, address, issue_text = values
 
@@ -233,6 +241,8 @@ def _parse(text: object) -> QRData:
         repairs.append(REPAIR_SLASHED_DATES)
 
     warnings = validate_id_number(id_number, date_of_birth=dob, sex=sex)
+    if mojibake:
+        warnings = (*warnings, MOJIBAKE_WARNING)
     return QRData(
         id_number=id_number,
         old_id_number=old_id or None,
@@ -268,13 +278,17 @@ def _digits(text: str, length: int) -> bool:
     return len(text) == length and text.isascii() and text.isdigit()
 
 
-# Control characters, line/paragraph separators, and lone surrogates (bytes a decoder could not read,
-# e.g. command-line arguments that were not UTF-8) have no place in a field.
-_BAD_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+# Control characters, line/paragraph separators, lone surrogates (bytes a decoder could not read, e.g.
+# command-line arguments that were not UTF-8), format characters (bidi embeddings, overrides and
+# isolates such as U+202E, zero-width characters, a BOM inside the text), private-use and unassigned
+# code points have no place in a field; nor has U+FFFD, which a decoder puts where it could not read a
+# byte: the text is then not what the card prints.
+_BAD_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp", "Cf", "Co", "Cn"})
+_REPLACEMENT = "\ufffd"
 
 
 def _has_control(text: str) -> bool:
-    return any(unicodedata.category(c) in _BAD_CATEGORIES for c in text)
+    return any(c == _REPLACEMENT or unicodedata.category(c) in _BAD_CATEGORIES for c in text)
 
 
 def _is_date_text(text: str) -> bool:
