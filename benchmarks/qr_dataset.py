@@ -147,8 +147,12 @@ def qr_image(payload: str, size_px: int, *, quiet_modules: int = 2) -> Image.Ima
     return img
 
 
-def draw_card(payload: str, generation: str, rng: random.Random) -> Image.Image:
-    """A fake card, ID-1 size at :data:`DPMM`, with the QR 18 x 18 mm where each generation has it."""
+def draw_card(payload: str, generation: str, rng: random.Random, *, with_qr: bool = True) -> Image.Image:
+    """A fake card, ID-1 size at :data:`DPMM`, with the QR 18 x 18 mm where each generation has it.
+
+    ``with_qr=False`` leaves the QR's place blank (a card photographed from the wrong side, a photo of
+    something else): what the cascade meets when there is nothing to find.
+    """
     width, height = round(CARD_MM[0] * DPMM), round(CARD_MM[1] * DPMM)
     base = (226, 236, 244) if generation == "cccd" else (236, 232, 222)
     card = Image.new("RGB", (width, height), base)
@@ -189,8 +193,8 @@ def draw_card(payload: str, generation: str, rng: random.Random) -> Image.Image:
                "NGUYEN<<VAN<AN<<<<<<<<<<<<<<<<"[:30]]
         for i, text in enumerate(mrz):
             draw.text((4 * DPMM, (38 + 4.5 * i) * DPMM), text, font=mono, fill=(15, 15, 15))
-    qr = qr_image(payload, qr_px).convert("RGB")
-    card.paste(qr, qr_pos)
+    if with_qr:
+        card.paste(qr_image(payload, qr_px).convert("RGB"), qr_pos)
     card.info["qr_centre"] = (qr_pos[0] + qr_px / 2, qr_pos[1] + qr_px / 2)  # for aiming glare and shadow
     return card
 
@@ -392,6 +396,29 @@ def generate(out_dir: str | os.PathLike[str], *, seed: int = 2024, per_category:
     return cases
 
 
+def generate_no_qr(out_dir: str | os.PathLike[str], *, seed: int = 2024, per_category: int = 3,
+                   categories: tuple[str, ...] = CATEGORIES) -> list[Case]:
+    """The same kinds of photos with no QR code anywhere (no decoy either); ``payload`` is empty."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cases: list[Case] = []
+    for category in categories:
+        for i in range(per_category):
+            rng = random.Random(f"{seed}/no-qr/{category}/{i}")
+            generation = "cccd" if i % 2 == 0 else "can-cuoc"
+            level = i / (per_category - 1) if per_category > 1 else 0.0
+            payload = make_payload(rng, generation, long_text=category == "long_payload")
+            card = draw_card(payload, generation, rng, with_qr=False)
+            img = degrade(card, category, level, generation, rng)
+            file = f"no-qr-{category}-{i:02d}-{generation}.jpg"
+            img.save(out / file, format="JPEG", quality=92)
+            cases.append(Case(file, category, generation, round(level, 3), ""))
+    manifest = {"generator_version": GENERATOR_VERSION, "seed": seed, "per_category": per_category,
+                "no_qr": True, "cases": [asdict(c) for c in cases]}
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    return cases
+
+
 def load_manifest(directory: str | os.PathLike[str]) -> list[Case]:
     data = json.loads((Path(directory) / "manifest.json").read_text(encoding="utf-8"))
     return [Case(**c) for c in data["cases"]]
@@ -411,6 +438,22 @@ def cached_dataset(*, seed: int = 2024, per_category: int = 12, root: str | os.P
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return folder, generate(folder, seed=seed, per_category=per_category, categories=categories)
+
+
+def cached_no_qr_set(*, seed: int = 2024, per_category: int = 3,
+                     root: str | os.PathLike[str] | None = None) -> tuple[Path, list[Case]]:
+    """The no-QR photos (:func:`generate_no_qr`), made once into the cache folder."""
+    key = hashlib.sha256(f"{GENERATOR_VERSION}/no-qr/{seed}/{per_category}".encode()).hexdigest()[:12]
+    base = Path(root) if root is not None else Path(
+        os.environ.get("XDG_CACHE_HOME") or Path(tempfile.gettempdir())) / "cccd-reader-qr"
+    folder = base / f"no-qr-{key}"
+    try:
+        cases = load_manifest(folder)
+        if all((folder / c.file).exists() for c in cases):
+            return folder, cases
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return folder, generate_no_qr(folder, seed=seed, per_category=per_category)
 
 
 def write_samples(out_dir: str | os.PathLike[str], *, seed: int = 7) -> list[Case]:

@@ -415,8 +415,8 @@ def test_cascade_timeout_zero_runs_only_the_first_pass(monkeypatch: pytest.Monke
     built: list[str] = []
     real = qrpre.variants
 
-    def counting(image: Image.Image):  # type: ignore[no-untyped-def]
-        for name, make in real(image):
+    def counting(image: Image.Image, **options):  # type: ignore[no-untyped-def]
+        for name, make in real(image, **options):
             built.append(name)
             yield name, make
 
@@ -429,7 +429,7 @@ def test_cascade_timeout_zero_runs_only_the_first_pass(monkeypatch: pytest.Monke
 
 
 def test_cascade_stops_at_first_success(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail(image: Image.Image):  # type: ignore[no-untyped-def]
+    def fail(image: Image.Image, **options):  # type: ignore[no-untyped-def]
         raise AssertionError("variants must not be built when the first pass succeeds")
 
     monkeypatch.setattr(qrpre, "variants", fail)

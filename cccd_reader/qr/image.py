@@ -11,26 +11,26 @@ Sources
     grey) first. Transparent pixels are composited onto white, since a QR is dark on light.
 
 Limits
-    Images over :data:`MAX_PIXELS` (60 megapixels) are refused from their header, before any pixel is
-    decoded, so a forged header cannot make the library allocate gigabytes. Anything that is not a
-    readable image of a supported format raises :class:`QRImageError`.
+    Images over :data:`MAX_PIXELS` (60 megapixels), or whose decoded pixels would take more than
+    :data:`MAX_DECODED_BYTES`, are refused from their header, before any pixel is decoded, so a forged
+    header or a tiny file of a huge flat image cannot make the library allocate gigabytes. Large JPEGs
+    are decoded straight to greyscale at a reduced scale; every image is reduced to at most
+    :data:`WORK_MAX_PIXELS` (16 megapixels) when loaded. Anything that is not a readable image of a
+    supported format raises :class:`QRImageError`.
 
 The cascade (``preprocess=True``)
     1. the preferred backend (zxing-cpp when installed) on the image as given;
-    2. with ``backend="auto"``, every other installed backend on the image as given - so, within its
-       timeout, the cascade decodes whatever any single backend decodes, and costs no more than the
-       fastest one on the easy images, which end at step 1;
+    2. with ``backend="auto"`` and no zxing-cpp, the other installed backends on the image as given;
     3. the variants of :func:`cccd_reader.qr.preprocess.variants` (upscale, Otsu and adaptive thresholds,
        CLAHE / equalisation, sharpening, median filter, downscale, morphology, deblurring, a 45° turn,
        crops), each decoded by the preferred backend.
 
     It stops at the first step that finds a QR (for ``read_qr_image``: a CCCD payload). Step 1 always
-    runs; before every later step the deadline ``timeout`` seconds after the image was loaded is checked,
-    so a call overruns its timeout by at most one step: one backend on the image as given, or building
-    one variant of at most 16 megapixels and one decoder pass over it (tens of milliseconds for a phone
-    photo on a 2-core machine; OpenCV's pass over a 60-megapixel image, the slowest step, takes ~1.4 s).
-    ``timeout=None`` removes the bound; loading the image is not counted (it is bounded by
-    :data:`MAX_PIXELS`).
+    runs; before every later step the deadline, ``timeout`` seconds after the call began (loading the
+    image counts), is checked, so a call overruns its timeout by at most one step: one backend pass over
+    at most 16 megapixels, or building one variant of at most that size and one decoder pass over it
+    (tens of milliseconds for a phone photo on a 2-core machine, a few hundred for a 16-megapixel
+    image). ``timeout=None`` removes the bound.
 """
 
 from __future__ import annotations
@@ -60,6 +60,19 @@ log = logging.getLogger(__name__)
 MAX_PIXELS = 60_000_000
 """Largest image accepted (width × height). A 200-megapixel phone photo must be downscaled first."""
 
+MAX_DECODED_BYTES = 160 * 1024 * 1024
+"""Largest decoded image accepted, estimated from the header before any pixel is decoded: width × height
+× bytes per pixel of its mode (× 5 for WebP, whose decoder holds several full-size RGBA buffers). The
+pixel limit alone let a 60-megapixel RGBA PNG of a few hundred KB allocate over a gigabyte. Large JPEGs
+are decoded at a reduced scale instead (below), so this bounds the other formats; with it, loading and
+decoding any accepted file stays under ~400 MB of process memory."""
+
+_FORMAT_OVERHEAD = {"WEBP": 5}
+
+WORK_MAX_PIXELS = _pre.WORK_MAX_PIXELS
+"""Images above this (16 megapixels) are reduced to it when loaded, JPEGs already by their decoder: no
+decoder pass and no variant ever works on more, which bounds both memory and the time of one step."""
+
 DEFAULT_TIMEOUT = 2.0
 """Seconds the preprocessing cascade may spend on one image (see the module docstring)."""
 
@@ -73,9 +86,10 @@ _FORMATS = ("PNG", "JPEG", "MPO", "BMP", "GIF", "TIFF", "WEBP", "PPM")
 
 
 def load_image(source: ImageSource) -> Image.Image:
-    """Load ``source`` as an 8-bit greyscale Pillow image, or raise :class:`QRImageError`."""
+    """Load ``source`` as an 8-bit greyscale Pillow image of at most :data:`WORK_MAX_PIXELS`, or raise
+    :class:`QRImageError`."""
     if isinstance(source, Image.Image):
-        return _to_grey(_checked(source))
+        return _to_grey(_reduced(_checked(source)))
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
         if not data:
@@ -99,18 +113,26 @@ def load_image(source: ImageSource) -> Image.Image:
 
 
 def _open(stream: IO[bytes]) -> Image.Image:
+    Image.init()  # every plugin registered, so the list below is what this Pillow can open
+    # Pillow 13 folded MPO into its JPEG plugin: a name it does not know makes open() raise KeyError
+    # for every format after it, so only registered names are passed
+    formats = [name for name in _FORMATS if name in Image.OPEN]
     try:
         with warnings.catch_warnings():  # our own, lower limit is checked right below
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            opened: Image.Image = Image.open(stream, formats=_FORMATS)
+            opened: Image.Image = Image.open(stream, formats=formats)
     except Image.DecompressionBombError as exc:
         raise QRImageError(f"the image is too large (limit {MAX_PIXELS:,} pixels)") from exc
     except Exception as exc:  # Pillow raises UnidentifiedImageError, but plugins also raise others
         raise QRImageError("not a readable image (supported: PNG, JPEG, BMP, GIF, TIFF, WebP, PPM)") from exc
     try:
         _checked(opened)  # from the header, before any pixel is decoded
+        _draft(opened)
+        _check_decoded_size(opened)
         opened.load()
-        return _to_grey(ImageOps.exif_transpose(opened) or opened)
+        if opened.getexif().get(_EXIF_ORIENTATION, 1) != 1:  # exif_transpose copies even when upright
+            opened = ImageOps.exif_transpose(opened) or opened
+        return _to_grey(_reduced(opened))
     except QRImageError:
         raise
     except Exception as exc:  # truncated data, corrupt chunks, decoder errors, out of memory
@@ -128,21 +150,106 @@ def _checked(image: Image.Image) -> Image.Image:
     return image
 
 
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 2, "La": 2, "PA": 2, "I;16": 2, "I;16L": 2, "I;16B": 2,
+                    "I;16N": 2, "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3}
+"""Pillow's in-memory bytes per pixel by mode ("1" takes a byte per pixel); other modes take 4."""
+
+
+_EXIF_ORIENTATION = 0x0112
+
+
+def _draft(image: Image.Image) -> None:
+    """Let a large JPEG decode straight to greyscale at 1/2, 1/4 or 1/8 scale (at most WORK_MAX_PIXELS
+    where it can): the decoder never allocates the full-size colour image."""
+    width, height = image.size
+    if width * height <= WORK_MAX_PIXELS or image.format not in ("JPEG", "MPO"):
+        return
+    scale = math.sqrt(WORK_MAX_PIXELS / (width * height))
+    try:
+        image.draft("L", (max(1, int(width * scale)), max(1, int(height * scale))))
+    except Exception:  # a JPEG mode draft cannot convert (CMYK): decoded as it is, size-checked below
+        log.debug("JPEG draft mode refused")
+
+
+def _check_decoded_size(image: Image.Image) -> None:
+    width, height = image.size
+    per_pixel = _BYTES_PER_PIXEL.get(image.mode, 4) * _FORMAT_OVERHEAD.get(image.format or "", 1)
+    needed = width * height * per_pixel
+    if needed > MAX_DECODED_BYTES:
+        raise QRImageError(
+            f"the image is too large to decode ({width}x{height} {image.mode}: ~{needed // 2**20} MiB; "
+            f"the limit is {MAX_DECODED_BYTES // 2**20} MiB): downscale it or save it as JPEG"
+        )
+
+
+def _reduced(image: Image.Image) -> Image.Image:
+    """``image`` reduced by a whole factor (box average) to at most WORK_MAX_PIXELS.
+
+    Reduced before any conversion where Pillow can (the copy is then a fraction of the image); bilevel
+    and palette images, which it cannot reduce, are first converted to one byte a pixel (two with
+    transparency), never to RGB(A).
+    """
+    width, height = image.size
+    if width * height <= WORK_MAX_PIXELS:
+        return image
+    factor = math.ceil(math.sqrt(width * height / WORK_MAX_PIXELS))
+    while (width // factor) * (height // factor) > WORK_MAX_PIXELS:
+        factor += 1
+    try:
+        if image.mode == "P":
+            image = _flatten_palette(image).convert("L")
+        elif image.mode in ("1", "PA"):
+            image = image.convert("LA" if image.mode == "PA" else "L")
+        try:
+            return image.reduce(factor)
+        except ValueError:  # a mode reduce() does not take (16-bit grey)
+            return image.resize((width // factor, height // factor), Image.Resampling.BOX)
+    except QRImageError:
+        raise
+    except Exception as exc:
+        raise QRImageError(f"cannot reduce the image (mode {image.mode!r})") from exc
+
+
+def _flatten_palette(image: Image.Image) -> Image.Image:
+    """A palette image with transparency as one without: each palette colour composited onto white.
+
+    The same result as compositing the RGBA image, at one byte a pixel instead of four (converting a
+    transparent palette image to grey with alpha goes through RGBA inside Pillow).
+    """
+    transparency = image.info.get("transparency")
+    if transparency is None:
+        return image
+    palette = image.getpalette("RGB") or []
+    alphas = [255] * (len(palette) // 3)
+    if isinstance(transparency, int) and 0 <= transparency < len(alphas):
+        alphas[transparency] = 0
+    elif isinstance(transparency, bytes | bytearray):
+        for index, alpha in enumerate(bytes(transparency)[: len(alphas)]):
+            alphas[index] = alpha
+    flat = [round(c * alphas[i // 3] / 255 + 255 * (1 - alphas[i // 3] / 255)) for i, c in enumerate(palette)]
+    out = image.copy()
+    out.putpalette(flat, "RGB")
+    out.info.pop("transparency", None)
+    return out
+
+
 def _to_grey(image: Image.Image) -> Image.Image:
     try:
         mode = image.mode
         if mode == "L":
             return image
+        if mode == "P":
+            return _flatten_palette(image).convert("L")
         if mode in ("I", "F") or mode.startswith("I;16"):
             image = image.convert("F") if mode == "F" else image.convert("I")
             extrema: Any = image.getextrema()
             high = float(extrema[1])
             scale = 255.0 / high if high > 255 else (255.0 if high <= 1.0 else 1.0)
             return image.point(lambda v: v * scale).convert("L")
-        if "A" in mode or (mode == "P" and "transparency" in image.info):
-            rgba = image.convert("RGBA")
-            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            return Image.alpha_composite(white, rgba).convert("L")
+        if "A" in mode or "a" in mode or (mode == "P" and "transparency" in image.info):
+            # composited onto white in grey + alpha (2 bytes a pixel, not RGBA's 4, and no RGBA copies)
+            grey, alpha = (image if mode == "LA" else image.convert("LA")).split()
+            return Image.composite(grey, Image.new("L", image.size, 255), alpha)
         return image.convert("L")
     except QRImageError:
         raise
@@ -187,7 +294,8 @@ def _from_array(array: Any) -> Image.Image:
             raise QRImageError(f"unsupported array dtype {array.dtype}")
         array = np.ascontiguousarray(array)
         mode = {2: "L", 3: "RGB", 4: "RGBA"}[len(shape) if len(shape) == 2 else shape[2]]
-        return _to_grey(Image.fromarray(array, mode=mode) if mode != "L" else Image.fromarray(array))
+        made = Image.fromarray(array, mode=mode) if mode != "L" else Image.fromarray(array)
+        return _to_grey(_reduced(made))
     except QRImageError:
         raise
     except Exception as exc:
@@ -197,8 +305,14 @@ def _from_array(array: Any) -> Image.Image:
 # --- the cascade --------------------------------------------------------------------------------------
 
 
-def _backends_for(backend: str) -> tuple[Backend, list[Backend]]:
-    """(preferred backend, other backends to try on the unprocessed image)."""
+def _backends_for(backend: str) -> tuple[Backend, list[Backend], bool]:
+    """(preferred backend, other backends, whether to try the others on the unprocessed image).
+
+    With zxing-cpp installed the others add nothing the variants do not also find (on the degraded set:
+    one image, which the Otsu variant recovers too) and cost ~45 ms on every image with no QR code, so
+    they are tried on every image only when zxing-cpp is missing and a weaker decoder leads; otherwise
+    only when zxing-cpp failed on the image (raised instead of answering).
+    """
     if backend == "auto":
         names = available_backends()
         if not names:
@@ -206,15 +320,17 @@ def _backends_for(backend: str) -> tuple[Backend, list[Backend]]:
                 "no QR backend is installed: install zxing-cpp (pip install 'cccd-reader[qr]')"
             )
         loaded = [get_backend(name) for name in names]
-        return loaded[0], loaded[1:]
-    return get_backend(backend), []
+        return loaded[0], loaded[1:], loaded[0].name != "zxing"
+    return get_backend(backend), [], False
 
 
-def _safe_decode(backend: Backend, image: Image.Image) -> list[str]:
+def _safe_decode(backend: Backend, image: Image.Image, failed: list[str] | None = None) -> list[str]:
     try:
         return backend.decode(image)
     except Exception as exc:  # a decoder choking on odd input is a miss, not the caller's error
         log.debug("QR backend %s failed: %s", backend.name, type(exc).__name__)
+        if failed is not None:
+            failed.append(backend.name)
         return []
 
 
@@ -225,18 +341,22 @@ def run_cascade(
     preprocess: bool = True,
     timeout: float | None = DEFAULT_TIMEOUT,
     accept: Callable[[list[str]], bool] = bool,
+    started: float | None = None,
 ) -> tuple[list[str], str | None]:
     """Decode a greyscale image; return (texts, name of the step that found them or ``None``).
 
     ``accept`` decides whether a step's texts end the search (``read_qr_image`` asks for a CCCD
     payload, so a decoy QR elsewhere in the photo does not stop it). When no step is accepted, the texts
-    found by any step are returned with step ``None``.
+    found by any step are returned with step ``None``. ``started`` (a ``time.monotonic()`` value, default
+    now) is when the timeout began: the public functions pass the time before loading the image, so
+    loading counts against it.
     """
-    if timeout is not None and math.isnan(timeout):
-        raise InputError("timeout must be a number of seconds or None")
-    primary, others = _backends_for(backend)
-    deadline = None if timeout is None or math.isinf(timeout) else time.monotonic() + max(0.0, timeout)
+    _check_timeout(timeout)
+    primary, others, others_always = _backends_for(backend)
+    begin = time.monotonic() if started is None else started
+    deadline = None if timeout is None or math.isinf(timeout) else begin + max(0.0, timeout)
     seen: list[str] = []
+    failed: list[str] = []
 
     def step(name: str, decoder: Backend, make: Callable[[], Image.Image]) -> bool:
         try:
@@ -244,7 +364,7 @@ def run_cascade(
         except Exception as exc:  # a variant that cannot be built on this image is skipped
             log.debug("QR preprocessing step %s failed: %s", name, type(exc).__name__)
             return False
-        texts = _safe_decode(decoder, candidate)
+        texts = _safe_decode(decoder, candidate, failed)
         for text in texts:
             if text not in seen:
                 seen.append(text)
@@ -255,19 +375,26 @@ def run_cascade(
 
     if step(primary.name, primary, lambda: image):
         return _dedupe(seen), primary.name
-    for other in others:
+    for other in others if others_always or primary.name in failed else ():
         if expired():
             return _dedupe(seen), None
         if step(other.name, other, lambda: image):
             return _dedupe(seen), other.name
     if preprocess:
-        for name, make in _pre.variants(image):
+        # zxing-cpp finds codes at any angle (the degraded set's rotations up to 178° all decode in its
+        # first pass), so the 45° turn is only for the other decoders
+        for name, make in _pre.variants(image, turn=primary.name != "zxing"):
             if expired():
                 log.debug("QR cascade stopped at its deadline before step %s", name)
                 break
             if step(f"{primary.name}:{name}", primary, make):
                 return _dedupe(seen), f"{primary.name}:{name}"
     return _dedupe(seen), None
+
+
+def _check_timeout(timeout: float | None) -> None:
+    if timeout is not None and (not isinstance(timeout, int | float) or math.isnan(timeout)):
+        raise InputError("timeout must be a number of seconds or None")
 
 
 def _dedupe(texts: list[str]) -> list[str]:
@@ -293,8 +420,11 @@ def decode_qr_image(
     with no QR gives ``[]``. See the module docstring for the sources accepted and the cascade's bound.
     """
     _check_backend_name(backend)
+    _check_timeout(timeout)
+    started = time.monotonic()
     image = load_image(source)
-    texts, _step = run_cascade(image, backend=backend, preprocess=preprocess, timeout=timeout)
+    texts, _step = run_cascade(image, backend=backend, preprocess=preprocess, timeout=timeout,
+                               started=started)
     return texts
 
 
@@ -325,9 +455,11 @@ def read_qr_image(
     With several QR codes in the photo, the first (in reading order) that parses as a CCCD payload wins.
     """
     _check_backend_name(backend)
+    _check_timeout(timeout)
+    started = time.monotonic()
     image = load_image(source)
     texts, _step = run_cascade(image, backend=backend, preprocess=preprocess, timeout=timeout,
-                               accept=_is_card)
+                               accept=_is_card, started=started)
     data = _first_payload(texts)
     if data is not None:
         return data
@@ -363,13 +495,14 @@ def decode_qr_stream(
         if max_frames is not None and tried >= max_frames:
             break
         tried += 1
+        started = time.monotonic()
         try:
             image = load_image(frame)
         except QRImageError:
             unreadable += 1
             continue
         texts, _step = run_cascade(image, backend=backend, preprocess=preprocess, timeout=timeout,
-                                   accept=_is_card)
+                                   accept=_is_card, started=started)
         qr_seen = qr_seen or bool(texts)
         data = _first_payload(texts)
         if data is not None:
