@@ -4,8 +4,8 @@
 Mapping (``G' = s*G + H``), key pairs on a mapped generator and the Integrated Mapping point encoding are
 done with ``ecdsa``'s Jacobian points. ``ecdsa`` is pure Python and not constant-time; that is acceptable
 here because every secret it touches on the terminal side is ephemeral (drawn for one session), and the
-chip side runs only in the emulator. Shared secrets over an unchanged curve use ``cryptography`` when it
-knows the curve.
+chip side runs only in the emulator. Where ``cryptography`` (OpenSSL) knows the curve by name, shared
+secrets over the unchanged curve and multiples of its standard generator go through it instead.
 
 Points are affine ``(x, y)`` int tuples; the point at infinity is never returned (it is an error).
 """
@@ -126,8 +126,21 @@ class ECDomain:
             return None
         return (res.x(), res.y())
 
+    @cached_property
+    def _openssl_curve(self) -> _cec.EllipticCurve | None:
+        return self.cryptography_curve()
+
     def mul(self, k: int, pt: Point | None = None) -> Point:
-        """k * pt (pt defaults to G). The identity is an error: no protocol step may produce it."""
+        """k * pt (pt defaults to G). The identity is an error: no protocol step may produce it.
+
+        Multiples of the standard generator of a curve OpenSSL knows by name (the terminal's ephemeral
+        public keys, ``s*G`` of the Generic Mapping) are computed by OpenSSL through ``cryptography``
+        (deriving the public key of private key ``k``): constant-time and several times faster than
+        the pure-Python arithmetic, which remains for other points and curves.
+        """
+        if pt is None and 0 < k < self.n and self._openssl_curve is not None:
+            numbers = _cec.derive_private_key(k, self._openssl_curve).public_key().public_numbers()
+            return (numbers.x, numbers.y)
         res = (self._g if pt is None else self._jacobi(pt)) * k
         if res == _ell.INFINITY:
             raise ECError("scalar multiplication gave the point at infinity")
