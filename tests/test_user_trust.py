@@ -138,7 +138,7 @@ def test_unknown_issuer_message_names_the_issuer_and_how_to_trust_it() -> None:
 
 
 def test_a_foreign_issuer_gets_the_generic_advice() -> None:
-    from cccd_reader.verify.signing import build_sod
+    from cccd_reader.issue.signing import build_sod
 
     files = {1: b"\x61\x00"}
     other = (PKI / "certs" / "dsc-other.pem").read_bytes()
@@ -236,7 +236,7 @@ def test_answering_no_adds_nothing(tmp_path: Path) -> None:
 
 
 def test_list_show_remove_and_master_lists_and_crls(tmp_path: Path) -> None:
-    from cccd_reader.verify.signing import build_master_list
+    from cccd_reader.issue.signing import build_master_list
 
     ml = build_master_list([der(EID_CSCA), der(PKI / "certs" / "csca-other.pem")],
                            signer_key=key("mls"), signer_cert=(PKI / "certs" / "mls.pem").read_bytes())
