@@ -110,11 +110,16 @@ def test_at_least_four_samples_cover_both_generations() -> None:
 
 
 def test_holder_without_old_id() -> None:
-    persona = sample_persona("mai")
-    assert persona.old_id_number is None and 15 not in persona.dg13
-    qr = parse_qr_payload(persona.qr_payload())
-    assert qr.old_id_number is None and persona.qr_payload().split("|")[1] == ""
-    assert DG13.decode(load_sample("mai").image.data_groups[13]).old_id_number is None
+    # mai: entry 15 present but empty, as real cards write it; binh: entry 15 absent (the older shape)
+    for name, entry_15 in (("mai", True), ("binh", False)):
+        persona = sample_persona(name)
+        assert persona.old_id_number is None and (15 in persona.dg13) is entry_15
+        assert persona.dg13.get(15) is None
+        qr = parse_qr_payload(persona.qr_payload())
+        assert qr.old_id_number is None and persona.qr_payload().split("|")[1] == ""
+        dg13 = DG13.decode(load_sample(name).image.data_groups[13])
+        assert dg13.old_id_number is None
+        assert any(e.number == 15 for e in dg13.entries) is entry_15
 
 
 def test_holder_over_60_has_no_expiry() -> None:
@@ -201,7 +206,10 @@ def test_sample_files_on_disk_match_the_persona(name: str) -> None:
 
 
 def test_shipped_pki_matches_the_sample_pki() -> None:
-    for rel in ("pki/keys/dsc-ecdsa.key", "pki/certs/dsc-ecdsa.pem", "pki/trust/csca-vn-test.pem"):
+    from cccd_reader.emulator.samples import _PKI_FILES
+
+    assert "pki/trust/csca-vietnam-test.pem" in _PKI_FILES and "pki/keys/dsc-ecdsa.key" in _PKI_FILES
+    for rel in _PKI_FILES:
         assert (PACKAGE_DATA / rel).read_bytes() == (REPO_SAMPLES / rel).read_bytes(), rel
 
 

@@ -189,11 +189,18 @@ def test_a_document_type_mismatch_is_a_warning_not_a_failure(tmp_path: Path) -> 
 
 
 def test_a_signer_without_the_extensions_reports_none() -> None:
-    pa = read(load_sample("an"), trust=None).security.passive_detail
+    pa = read(load_sample("binh"), trust=None).security.passive_detail  # the older-shaped signer
     ext = pa.signer.extensions
-    if ext.document_types is None:  # the older-shaped signer
-        assert pa.signer.signed_within_key_usage_period in (None, True, False)
-    assert pa.warnings == ()
+    assert ext.document_types is None and not ext.has_private_key_usage_period and ext.ca_issuer_urls == ()
+    assert pa.signer.signed_within_key_usage_period is None and pa.warnings == ()
+    assert "document types" not in pa.summary()
+    assert "trust fetch" not in (pa.trust_message or "")  # no caIssuers URL to fetch from
+
+
+def test_the_default_sample_is_signed_like_a_real_card() -> None:
+    pa = read(load_sample("an"), trust=None).security.passive_detail
+    assert pa.signer.extensions.document_types == ("ID",)
+    assert pa.signer.signed_within_key_usage_period is True  # the default card's issue date is inside
 
 
 # --- the user's trust store --------------------------------------------------------------------------------

@@ -62,7 +62,14 @@ _AA_CURVES = {"EC-P256": "secp256r1", "EC-brainpoolP256r1": "brainpoolP256r1",
 _PROFILE_KEYS = frozenset({"name", "pace", "bac", "chip_authentication", "active_authentication",
                            "extended_length", "max_response", "select_mf", "eac_data_groups", "sod",
                            "eof_warning", "protect_errors", "exact_le", "atr", "dg2_encoding",
-                           "dg13_parents"})
+                           "dg13_parents", "ef_com", "dg14", "dg2_declared_size", "dg2_header_version",
+                           "document_signer"})
+# The layout real CCCD chips use (cccd-card-facts §8), which is the default; the other values keep the
+# shapes the first sample chips had, so both stay tested.
+EF_COM_ORDERS = ("real", "ascending")  # real: DG15 listed before DG14
+DG14_LAYOUTS = ("real", "legacy")  # real: TA, CA, PACE infos, then the CA key with explicit parameters
+DOCUMENT_SIGNERS = ("vietnam-eid", "vn-test")  # the sample PKI's two test issuers (samples/pki/README.md)
+REAL_DG2_DECLARED_SIZE = (480, 400)  # what real CCCD DG2 records declare, whatever the image's size
 _TOP_KEYS = frozenset({"schema", "label", "description", "generation", "dg13", "mrz_name", "can",
                        "portrait", "qr_overrides", "profile", "keys"})
 
@@ -112,7 +119,7 @@ class ChipProfile:
     bac: bool = True
     ca_parameter_id: int | None = 13
     ca_cipher: str = "AES-128"
-    aa_key: str | None = "RSA-1024"
+    aa_key: str | None = "RSA-2048"
     extended_length: bool = True
     max_response: int = 1024
     select_mf_sw: int | None = 0x6D00
@@ -124,6 +131,11 @@ class ChipProfile:
     atr: bytes | None = None
     dg2_encoding: str = "19794"
     dg13_parents: str = "two"
+    ef_com: str = "real"
+    dg14: str = "real"
+    dg2_declared_size: tuple[int, int] | None = REAL_DG2_DECLARED_SIZE  # None: the image's own size
+    dg2_header_version: bool = False  # real records have no ICAO header version (tag 80)
+    document_signer: str = "vietnam-eid"
 
     def card_profile(self) -> CardProfile:
         return CardProfile(
@@ -206,6 +218,26 @@ class ChipProfile:
             if data["dg13_parents"] not in ("two", "one"):
                 raise _err("two or one", "profile.dg13_parents")
             kw["dg13_parents"] = data["dg13_parents"]
+        for key, choices in (("ef_com", EF_COM_ORDERS), ("dg14", DG14_LAYOUTS),
+                             ("document_signer", DOCUMENT_SIGNERS)):
+            if key in data:
+                if data[key] not in choices:
+                    raise _err(" or ".join(choices), f"profile.{key}")
+                kw[key] = data[key]
+        if "dg2_declared_size" in data:
+            size = data["dg2_declared_size"]
+            if size is None:
+                kw["dg2_declared_size"] = None
+            elif (isinstance(size, list) and len(size) == 2
+                  and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 65535 for v in size)):
+                kw["dg2_declared_size"] = (size[0], size[1])
+            else:
+                raise _err("[width, height] (0-65535) or null for the image's own size",
+                           "profile.dg2_declared_size")
+        if "dg2_header_version" in data:
+            if not isinstance(data["dg2_header_version"], bool):
+                raise _err("must be true or false", "profile.dg2_header_version")
+            kw["dg2_header_version"] = data["dg2_header_version"]
         profile = cls(**kw)
         if profile.pace is not None and "CAM" in profile.pace.mappings and (
                 profile.ca_parameter_id not in profile.pace.parameter_ids):
@@ -692,12 +724,20 @@ def _dg14_infos(persona: Persona, keys: CardKeys) -> list[Any]:
 
     prof = persona.profile
     infos: list[Any] = []
-    if keys.ca_domain is not None and keys.ca_public is not None:
-        spki = PublicKeyInfo.from_ec(keys.ca_domain, keys.ca_public, form="named")
-        infos.append(ChipAuthenticationPublicKeyInfo(oids.ID_PK_ECDH, spki))
-        infos.append(ChipAuthenticationInfo(f"{oids.ID_CA_ECDH}.{_CIPHER_SUFFIX[prof.ca_cipher]}", 1))
-    if prof.eac_data_groups:
-        infos.append(TerminalAuthenticationInfo(oids.ID_TA, 1))
+    if prof.dg14 == "real":
+        # as on real CCCD chips: EF.CardAccess's TA, CA and PACE infos, then the CA public key with
+        # explicit domain parameters (ecdpVer1, cofactor 1)
+        infos.extend(card_access_infos(persona))
+        if keys.ca_domain is not None and keys.ca_public is not None:
+            spki = PublicKeyInfo.from_ec(keys.ca_domain, keys.ca_public, form="explicit")
+            infos.append(ChipAuthenticationPublicKeyInfo(oids.ID_PK_ECDH, spki))
+    else:
+        if keys.ca_domain is not None and keys.ca_public is not None:
+            spki = PublicKeyInfo.from_ec(keys.ca_domain, keys.ca_public, form="named")
+            infos.append(ChipAuthenticationPublicKeyInfo(oids.ID_PK_ECDH, spki))
+            infos.append(ChipAuthenticationInfo(f"{oids.ID_CA_ECDH}.{_CIPHER_SUFFIX[prof.ca_cipher]}", 1))
+        if prof.eac_data_groups:
+            infos.append(TerminalAuthenticationInfo(oids.ID_TA, 1))
     if keys.aa_domain is not None:
         # ECDSA Active Authentication names its signature algorithm (9303-11 §6.1): plain ECDSA SHA-256
         infos.append(ActiveAuthenticationInfo(oids.ID_AA, 1, oids.BSI_DE + ".1.1.4.1.3"))
@@ -733,6 +773,15 @@ def _signing_time(persona: Persona, signer: DocumentSigner) -> _dt.datetime:
     return max(issued, not_before + _dt.timedelta(days=1))
 
 
+def ef_com_order(data_groups: Mapping[int, bytes] | Sequence[int], order: str = "real") -> list[int]:
+    """The tag list of EF.COM: ascending, or as real CCCD chips list it (DG1, DG2, DG3, DG13, DG15, DG14)."""
+    numbers = sorted(data_groups)
+    if order == "real" and 14 in numbers and 15 in numbers:
+        i, j = numbers.index(14), numbers.index(15)
+        numbers[i], numbers[j] = 15, 14
+    return numbers
+
+
 def personalize(persona: Persona, signer: DocumentSigner, *, keys: CardKeys | None = None) -> CardImage:
     """Encode every file of the persona's chip and sign its EF.SOD (deterministic for a given signer)."""
     from cccd_reader.issue.signing import build_sod
@@ -746,7 +795,9 @@ def personalize(persona: Persona, signer: DocumentSigner, *, keys: CardKeys | No
     prof = persona.profile
     dgs: dict[int, bytes] = {}
     dgs[1] = DG1.from_mrz("\n".join(persona.mrz_lines())).encode()
-    dgs[2] = DG2.from_image(persona.portrait_bytes(), encoding=prof.dg2_encoding).encode()
+    declared = prof.dg2_declared_size or (None, None)
+    dgs[2] = DG2.from_image(persona.portrait_bytes(), declared[0], declared[1], encoding=prof.dg2_encoding,
+                            header_version=prof.dg2_header_version).encode()
     if 3 in prof.eac_data_groups:
         dgs[3] = _DG3_EMPTY
     parents: Literal["one", "two"] = "one" if prof.dg13_parents == "one" else "two"
@@ -757,7 +808,7 @@ def personalize(persona: Persona, signer: DocumentSigner, *, keys: CardKeys | No
     dg15 = _dg15(keys)
     if dg15 is not None:
         dgs[15] = dg15
-    com = EFCOM.build("0107", "040000", sorted(dgs)).encode()
+    com = EFCOM.build("0107", "040000", ef_com_order(dgs, prof.ef_com)).encode()
     signing_time = _signing_time(persona, signer)
     sod = build_sod(dgs, signer_key=signer.key, signer_cert=signer.certificate_der,
                     hash_algorithm=prof.sod_hash, signing_time=signing_time)
@@ -868,7 +919,7 @@ def build_card(persona: Persona | str | Path, *, signer: DocumentSigner | None =
     if signer is None:
         from .samples import sample_signer
 
-        signer = sample_signer()
+        signer = sample_signer(persona.profile.document_signer)
     image = personalize(persona, signer, keys=keys)
     rb = random_bytes or SeededRandom(f"{persona.key_seed}/chip")
     card = VirtualCard(image.files, profile=persona.profile.card_profile(),

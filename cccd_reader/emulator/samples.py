@@ -28,10 +28,18 @@ PACKAGE_DATA = Path(__file__).resolve().parent.parent / "data"
 REPO_SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 DEFAULT_SAMPLE = "an"
-SIGNER_KEY = "pki/keys/dsc-ecdsa.key"
-SIGNER_CERT = "pki/certs/dsc-ecdsa.pem"
-TRUST_ANCHOR = "pki/trust/csca-vn-test.pem"
-_PKI_FILES = (SIGNER_KEY, SIGNER_CERT, TRUST_ANCHOR)
+# The sample PKI's document signers by the name a persona's profile gives (``document_signer``):
+# "vietnam-eid" is built like the real CCCD signer (brainpoolP384r1, issued by "CSCA Vietnam TEST ONLY"),
+# "vn-test" is the older brainpoolP256r1 signer of the fictional "VN test" CSCA.
+SIGNERS = {
+    "vietnam-eid": ("pki/keys/dsc-vietnam-test.key", "pki/certs/dsc-vietnam-test.pem"),
+    "vn-test": ("pki/keys/dsc-ecdsa.key", "pki/certs/dsc-ecdsa.pem"),
+}
+SIGNER_KEY, SIGNER_CERT = SIGNERS["vietnam-eid"]
+TRUST_FOLDER = "pki/trust"
+TRUST_ANCHORS = ("pki/trust/csca-vietnam-test.pem", "pki/trust/csca-vn-test.pem")
+TRUST_ANCHOR = TRUST_ANCHORS[0]
+_PKI_FILES = (*(f for pair in SIGNERS.values() for f in pair), *TRUST_ANCHORS)
 _CARD_FILES = ("persona.json", "portrait.jpg", "portrait.jp2", "qr.txt")
 
 
@@ -67,15 +75,26 @@ def sample_persona(name: str = DEFAULT_SAMPLE) -> Persona:
     return load_persona(folder)
 
 
-@functools.lru_cache(maxsize=1)
-def sample_signer() -> DocumentSigner:
-    """The sample PKI's document signer (ECDSA brainpoolP256r1, TEST ONLY)."""
-    return DocumentSigner.from_files(_pki_file(SIGNER_KEY), _pki_file(SIGNER_CERT))
+@functools.lru_cache(maxsize=4)
+def sample_signer(kind: str = "vietnam-eid") -> DocumentSigner:
+    """A sample PKI document signer (TEST ONLY): ``"vietnam-eid"`` (built like the real CCCD signer,
+    ECDSA brainpoolP384r1) or ``"vn-test"`` (the older brainpoolP256r1 one)."""
+    if kind not in SIGNERS:
+        raise InputError(f"no sample document signer {kind!r} (known: {', '.join(SIGNERS)})")
+    key, cert = SIGNERS[kind]
+    return DocumentSigner.from_files(_pki_file(key), _pki_file(cert))
 
 
 def sample_trust_anchor() -> Path:
-    """Path of the sample CSCA certificate (PEM) that the sample chips' SODs chain to (TEST ONLY)."""
-    return _pki_file(TRUST_ANCHOR)
+    """The folder of the sample CSCA certificates (PEM) that the sample chips' SODs chain to (TEST ONLY).
+
+    It holds both test CSCAs; ``TrustStore.from_paths`` and every ``trust=`` argument accept a folder.
+    """
+    _pki_file(TRUST_ANCHORS[0])  # InputError if this installation lacks the sample PKI
+    for base in (PACKAGE_DATA, REPO_SAMPLES):
+        if all((base / rel).is_file() for rel in TRUST_ANCHORS):
+            return base / TRUST_FOLDER
+    raise InputError("the sample PKI's CSCA certificates are missing from this installation")
 
 
 def load_sample(name: str = DEFAULT_SAMPLE, *, faults: tuple[Fault, ...] = (), **kwargs: Any) -> VirtualCard:
@@ -197,7 +216,7 @@ def sync(repo_samples: Path = REPO_SAMPLES, package_data: Path = PACKAGE_DATA) -
 
 SAMPLE_TRACES: dict[str, dict[str, Any]] = {
     # trace file stem -> how it is recorded (sample card, access mode, injected chip faults)
-    **{f"sample-{name}": {"card": name} for name in ("an", "hung", "mai", "thao", "tho")},
+    **{f"sample-{name}": {"card": name} for name in ("an", "binh", "hung", "mai", "thao", "tho")},
     "sample-an-bac": {"card": "an", "access": "bac"},
     "sample-mai-droplink": {"card": "mai", "faults": ("droplink",)},
 }

@@ -159,10 +159,12 @@ class BiometricHeader:
     tag: int = BHT_TAG
 
     @classmethod
-    def for_face(cls, format_type: int = FORMAT_TYPE_19794_5) -> Self:
+    def for_face(cls, format_type: int = FORMAT_TYPE_19794_5, *, header_version: bool = True) -> Self:
+        """A face's header; ``header_version=False`` omits the ICAO header version (real CCCDs do)."""
+        version = ((ICAO_HEADER_VERSION_TAG, b"\x01\x01"),) if header_version else ()
         return cls(
             (
-                (ICAO_HEADER_VERSION_TAG, b"\x01\x01"),
+                *version,
                 (BIOMETRIC_TYPE_TAG, bytes([BIOMETRIC_TYPE_FACE])),
                 (BIOMETRIC_SUBTYPE_TAG, b"\x00"),
                 (FORMAT_OWNER_TAG, FORMAT_OWNER_JTC1_SC37.to_bytes(2, "big")),

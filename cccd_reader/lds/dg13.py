@@ -10,6 +10,12 @@ two SEQUENCEs and as one SEQUENCE holding father and mother). Unknown numbers ar
 missing or empty, and the original string types and order are kept so that the file re-encodes
 byte for byte (the SOD hashes it). The field map and the choices made where sources disagree are in
 docs/lds.md.
+
+What real cards write (cccd-card-facts §8): entries 1..16 in ascending order, each ``30 L 02 01 n value``
+with a short-form length; entry 13 as two SEQUENCEs (father, mother); entry 14 as a bare
+``30 03 02 01 0E`` with no spouse and ``SEQUENCE { INTEGER 14, SEQUENCE { UTF8String } }`` with one; and
+"no old ID" as entry 15 **present but empty** (``30 03 02 01 0F``), not absent. :meth:`DG13.build` writes
+those forms (``None`` gives the empty entry); absent entries and other nestings still decode.
 """
 
 from __future__ import annotations
@@ -167,9 +173,10 @@ class DG13:
     ) -> Self:
         """Build DG13 from ``{number: value}`` in number order, the way cards lay it out.
 
-        ``None`` writes an entry with only its number (e.g. no spouse); a list writes several strings.
-        Field 13 takes ``[father, mother]`` as two SEQUENCEs (``parents="two"``, as on cards) or one
-        SEQUENCE holding both (``"one"``); field 14 is wrapped in a SEQUENCE. Numbers 1, 3, 11, 15 and 16
+        ``None`` writes an entry with only its number, as cards write "no spouse" (14) and "no old ID"
+        (15); a list writes several bare strings. Field 13 takes ``[father, mother]`` as two SEQUENCEs
+        (``parents="two"``, as on cards) or one SEQUENCE holding both (``"one"``); field 14 given as a
+        string is wrapped in a SEQUENCE, as on cards. Numbers 1, 3, 11, 15 and 16
         are PrintableString when their text allows it, everything else UTF8String; ``string_types``
         overrides per number.
         """

@@ -4,6 +4,10 @@ Layout: ``75 { 7F61 { 02 count, 7F60 { A1 header, 5F2E|7F2E data } ... } }``. Th
 ISO/IEC 19794-5 facial record ("FAC\\0", what CCCD chips carry) or an ISO/IEC 39794-5 DER block (ICAO's
 newer encoding); both are walked, never sliced at fixed offsets. The codec is then taken from the
 image's magic bytes, which win over the declared image data type.
+
+Real CCCD records (cccd-card-facts §8) carry no ICAO header version (tag 80) in the biometric header and
+declare 480 x 400 in the 19794-5 image information while the JPEG inside is 300 x 400: the portrait's
+size is therefore taken from the image itself, and the declared size is only kept (for re-encoding).
 """
 
 from __future__ import annotations
@@ -71,13 +75,16 @@ class DG2:
         height: int | None = None,
         *,
         encoding: str = "19794",
+        header_version: bool = True,
         **face: Any,
     ) -> Self:
         """Build DG2 around one portrait (JPEG, JP2 or J2K bytes), as the emulator personalises a card.
 
-        ``width``/``height`` default to the image's own; ``encoding`` is ``"19794"`` (ISO/IEC 19794-5,
-        what CCCD chips use) or ``"39794"``. Extra keyword arguments set 19794-5 facial fields
-        (``gender``, ``eye_colour``, ``source_type``, ...).
+        ``width``/``height`` default to the image's own (real CCCD records declare 480 x 400 around a
+        300 x 400 JPEG: a reader must trust the image); ``header_version=False`` leaves the ICAO header
+        version (tag 80) out of the biometric header, as real CCCD chips do; ``encoding`` is ``"19794"``
+        (ISO/IEC 19794-5, what CCCD chips use) or ``"39794"``. Extra keyword arguments set 19794-5 facial
+        fields (``gender``, ``eye_colour``, ``source_type``, ...).
         """
         image = bytes(image)
         probe = probe_image(image)
@@ -90,12 +97,12 @@ class DG2:
             data_type = IMAGE_DATA_TYPE_JPEG if probe.format == "JPEG" else IMAGE_DATA_TYPE_JPEG2000
             face_image = FaceImage19794(image, data_type, width or 0, height or 0, **face)
             data = FacialRecord19794.build((face_image,))
-            header = BiometricHeader.for_face(FORMAT_TYPE_19794_5)
+            header = BiometricHeader.for_face(FORMAT_TYPE_19794_5, header_version=header_version)
             data_tag = BDB_TAG
         elif encoding == "39794":
             code = 2 if probe.format == "JPEG" else 4
             data = FaceImageDataBlock39794.build(image, data_format=code, width=width, height=height)
-            header = BiometricHeader.for_face(FORMAT_TYPE_39794_5)
+            header = BiometricHeader.for_face(FORMAT_TYPE_39794_5, header_version=header_version)
             data_tag = BDB_CONSTRUCTED_TAG
         else:
             raise InputError("encoding must be '19794' or '39794'")

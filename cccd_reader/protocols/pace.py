@@ -54,10 +54,11 @@ from cccd_reader.transport.base import RandomBytes, Transport, default_random_by
 
 CCCD_PACE_PROFILES: tuple[PACEInfo, ...] = (
     PACEInfo(ID_PACE_ECDH_GM + ".2", 2, 13),  # PACE-ECDH-GM-AES-CBC-CMAC-128, brainpoolP256r1
-    PACEInfo(ID_PACE_ECDH_GM + ".2", 2, 12),  # the same on NIST P-256 (another published CardAccess)
+    PACEInfo(ID_PACE_ECDH_GM + ".2", 2, 12),  # the same on NIST P-256 (a demo constant in reader code)
 )
 """What to try, in order, when EF.CardAccess cannot be read (the CCCD refuses SELECT MF, and some apps
-could only hard-code the file). Both profiles have been seen in EF.CardAccess files of CCCD chips."""
+could only hard-code the file). Real cards use ID 13 (cccd-card-facts §8); the P-256 "CCCD" EF.CardAccess
+found in reader code is a demo constant, not a card dump, tried second because it costs one attempt."""
 
 PASSWORD_MRZ = 0x01
 PASSWORD_CAN = 0x02

@@ -63,7 +63,8 @@ EID_CA_ISSUERS = ("http://npkd.test.invalid/crt/eid-csca-vietnam-test.crt",
                   "http://ca.test.invalid/crt/eid-csca-vietnam-test.crt")
 EID_CRLS = ("http://npkd.test.invalid/crl/eid-csca-vietnam-test.crl",
             "http://ca.test.invalid/crl/eid-csca-vietnam-test.crl")
-EID_DSC_KEY_USAGE_PERIOD = (dt.datetime(2021, 1, 1, tzinfo=UTC), dt.datetime(2021, 4, 1, tzinfo=UTC))
+# 90 days, around the issue date of the default sample card (2021-04-20)
+EID_DSC_KEY_USAGE_PERIOD = (dt.datetime(2021, 3, 1, tzinfo=UTC), dt.datetime(2021, 5, 30, tzinfo=UTC))
 DOCUMENT_TYPE_LIST_OID = "2.23.136.1.1.6.2"
 _NAME_OIDS = {"C": NameOID.COUNTRY_NAME, "O": NameOID.ORGANIZATION_NAME,
               "OU": NameOID.ORGANIZATIONAL_UNIT_NAME, "CN": NameOID.COMMON_NAME,
