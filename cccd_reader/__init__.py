@@ -44,6 +44,11 @@ _LAZY: dict[str, str] = {
     "EFCOM": "cccd_reader.lds.com",
     # transports
     "Transport": "cccd_reader.transport.base",
+    "CardTransport": "cccd_reader.transport.base",
+    "WrappingTransport": "cccd_reader.transport.base",
+    "open_transport": "cccd_reader.transport.open",
+    "SecureMessagingTransport": "cccd_reader.transport.secure",
+    "SMSession": "cccd_reader.crypto.sm",
     "RecordingTransport": "cccd_reader.transport.trace",
     "ReplayTransport": "cccd_reader.transport.trace",
     "PCSCTransport": "cccd_reader.transport.pcsc",

@@ -217,6 +217,11 @@ class ReadError(CCCDError):
         self.partial = partial
 
 
+class ReadLinkError(ReadError, TransportError):
+    """A read that stopped because the link failed: a :class:`ReadError` (``step``, ``partial``, and
+    ``cause``, the link's own error) that is also a :class:`TransportError`, so either ``except`` sees it."""
+
+
 __all__ = [
     name for name, obj in list(globals().items()) if isinstance(obj, type) and issubclass(obj, CCCDError)
 ]

@@ -13,12 +13,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from cccd_reader.crypto.ec import STANDARD_EC_DOMAINS
-from cccd_reader.crypto.sm import SecureMessagingTransport, SMSession
+from cccd_reader.crypto.sm import SMSession
 from cccd_reader.errors import ActiveAuthenticationError, InputError, SecureMessagingError, TransientError
 from cccd_reader.iso7816.apdu import CommandAPDU, ResponseAPDU
 from cccd_reader.lds.dg15 import DG15
 from cccd_reader.lds.security_infos import ActiveAuthenticationInfo, SecurityInfos
 from cccd_reader.protocols import active_auth as AA
+from cccd_reader.transport.secure import SecureMessagingTransport
 
 # ICAO 9303-11 AA worked example: the recovered message representative F and the challenge.
 ICAO_F = bytes.fromhex(

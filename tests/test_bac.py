@@ -96,7 +96,7 @@ def test_bac_then_d4_secure_messaging(vectors: dict[str, Any]) -> None:
     pairs += [(H(s["protected_command"]), H(s["protected_response"])) for s in sm["steps"]]
     link = Scripted(pairs)
     result = perform_bac(link, ICAO_KEY, random_bytes=feeder(H(v["rnd_ifd"]), H(v["k_ifd"])))
-    from cccd_reader.crypto.sm import SecureMessagingTransport
+    from cccd_reader.transport.secure import SecureMessagingTransport
 
     t = SecureMessagingTransport(link, result.session)
     out = b"".join(t.transmit(H(s["unprotected_command"]))[:-2] for s in sm["steps"])

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from cccd_reader.crypto.dh import STANDARD_DH_DOMAINS
 from cccd_reader.crypto.ec import STANDARD_EC_DOMAINS
-from cccd_reader.crypto.sm import SecureMessagingTransport, SMSession
+from cccd_reader.crypto.sm import SMSession
 from cccd_reader.errors import (
     CCCDError,
     ChipAuthenticationError,
@@ -36,6 +36,7 @@ from cccd_reader.lds.security_infos import (
 )
 from cccd_reader.protocols import chip_auth as CA
 from cccd_reader.protocols.pace import perform_pace
+from cccd_reader.transport.secure import SecureMessagingTransport
 
 ID_PK_ECDH = "0.4.0.127.0.7.2.2.1.2"
 ID_PK_DH = "0.4.0.127.0.7.2.2.1.1"

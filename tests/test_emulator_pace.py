@@ -115,8 +115,8 @@ def test_wrong_can_fails_at_step_4_with_6300() -> None:
 
 
 def test_pace_then_protected_reads() -> None:
-    from cccd_reader.crypto.sm import SecureMessagingTransport
     from cccd_reader.emulator import SeededRandom
+    from cccd_reader.transport.secure import SecureMessagingTransport
 
     vec = {"ef_cardaccess": "31143012060A04007F0007020204020202010202010D"}
     card = _card(vec, CANKey("123456"), SeededRandom("chip"))

@@ -226,9 +226,9 @@ def test_unknown_dg13_entries_survive_the_read() -> None:
 
 def test_general_authenticate_goes_to_the_protocol_set_up_last() -> None:
     """PACE set up but abandoned, then Chip Authentication set up: GA belongs to Chip Authentication."""
-    from cccd_reader.crypto.sm import SecureMessagingTransport
     from cccd_reader.protocols.chip_auth import perform_chip_auth
     from cccd_reader.protocols.pace import perform_pace
+    from cccd_reader.transport.secure import SecureMessagingTransport
 
     card = load_sample("an")
     pace = perform_pace(card, card.persona.can_key(), card_access=card.files.file("EF.CardAccess").data,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from minichip import DG1, DG2, EF_COM, FILES, KEY, MiniChip, blob, counter_random, tlv_file
 
-from cccd_reader.crypto.sm import SecureMessagingTransport, SMSession
+from cccd_reader.crypto.sm import SMSession
 from cccd_reader.errors import (
     CardError,
     CardRemovedError,
@@ -29,6 +29,7 @@ from cccd_reader.protocols import files as F
 from cccd_reader.protocols.bac import perform_bac
 from cccd_reader.protocols.files import EMRTD_AID, FileReader, ReadStats
 from cccd_reader.transport.faults import FaultyTransport, requested_le
+from cccd_reader.transport.secure import SecureMessagingTransport
 
 H = bytes.fromhex
 def make_chip(**kw: Any) -> MiniChip:

@@ -25,7 +25,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cccd_reader.crypto.sm import SecureMessagingTransport
 from cccd_reader.emulator import load_sample
 from cccd_reader.emulator.card import SeededRandom
 from cccd_reader.emulator.samples import sample_persona, sample_trust_anchor
@@ -39,6 +38,7 @@ from cccd_reader.protocols.chip_auth import perform_chip_auth
 from cccd_reader.protocols.oids import ID_PACE_DH_GM, ID_PACE_DH_IM, ID_PACE_ECDH_GM, ID_PACE_ECDH_IM
 from cccd_reader.protocols.pace import perform_pace
 from cccd_reader.read import read_card
+from cccd_reader.transport.secure import SecureMessagingTransport
 
 SAMPLES = ("an", "mai")
 N = int(os.environ.get("HOSTILE_EXAMPLES", "0") or 0)

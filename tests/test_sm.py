@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cccd_reader.crypto import primitives as P
-from cccd_reader.crypto.sm import SecureMessagingTransport, SMSession, max_plain_response
+from cccd_reader.crypto.sm import SMSession, max_plain_response
 from cccd_reader.errors import (
     CardError,
     EndOfFile,
@@ -23,6 +23,7 @@ from cccd_reader.errors import (
     WrongLength,
 )
 from cccd_reader.iso7816.apdu import CommandAPDU
+from cccd_reader.transport.secure import SecureMessagingTransport
 
 H = bytes.fromhex
 

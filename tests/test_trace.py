@@ -15,13 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from minichip import DG1, DG2, EF_COM, FILES, KEY, MiniChip, counter_random
 
-from cccd_reader.crypto.sm import SecureMessagingTransport
 from cccd_reader.errors import CardRemovedError, InputError, ParseError, TraceMismatchError
 from cccd_reader.keys import MRZKey
 from cccd_reader.protocols import files as F
 from cccd_reader.protocols.bac import perform_bac
 from cccd_reader.protocols.files import FileReader
 from cccd_reader.transport.faults import FaultyTransport
+from cccd_reader.transport.secure import SecureMessagingTransport
 from cccd_reader.transport.trace import (
     TRACE_VERSION,
     RecordingTransport,
@@ -198,7 +198,11 @@ def test_synthetic_sample_replays() -> None:
 
 
 def test_reconnect_is_recorded_passes_timeout_and_replays(tmp_path: Path) -> None:
-    class Link:
+    from cccd_reader.transport.base import CardTransport
+
+    class Link(CardTransport):  # declares reconnect(timeout): the wrappers pass the timeout on
+        can_reconnect = True
+
         def __init__(self) -> None:
             self.timeouts: list[float | None] = []
 

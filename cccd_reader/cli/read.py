@@ -141,14 +141,9 @@ def open_transport(*, reader: str | None, nfc: str | None, emulator: str | None,
         sample = load_emulator_sample(emulator)
         yield sample.card, sample
         return
-    if nfc is not None:
-        from cccd_reader.transport.nfc import NFCTransport
+    from cccd_reader.transport.open import open_transport as open_card_link
 
-        transport: Any = NFCTransport(nfc, timeout=wait)
-    else:
-        from cccd_reader.transport.pcsc import PCSCTransport
-
-        transport = PCSCTransport(reader, timeout=wait)
+    transport = open_card_link(reader=reader, nfc=nfc, wait=wait)
     try:
         yield transport, None
     finally:

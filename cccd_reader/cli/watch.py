@@ -199,13 +199,9 @@ class Desk:
 
 def open_card(reader: str | None, nfc: str | None, timeout: float) -> Any:
     """A transport to a card on the reader; NoCardError when none comes within ``timeout``."""
-    if nfc:
-        from cccd_reader.transport.nfc import NFCTransport
+    from cccd_reader.transport.open import open_transport
 
-        return NFCTransport(nfc, timeout=timeout)
-    from cccd_reader.transport.pcsc import PCSCTransport
-
-    return PCSCTransport(reader, timeout=timeout)
+    return open_transport(reader=reader, nfc=nfc or None, wait=timeout)
 
 
 def card_still_on(reader_name: str) -> bool | None:

@@ -1,4 +1,5 @@
-"""Secure messaging (ICAO 9303-11 §9.8): the session state and a Transport that wraps a Transport.
+"""Secure messaging (ICAO 9303-11 §9.8): the session state (the transport that uses it is
+:class:`cccd_reader.transport.secure.SecureMessagingTransport`).
 
 One :class:`SMSession` holds the session keys, the cipher and the send sequence counter (SSC). The same
 object protects commands and unprotects responses on the terminal side, and unprotects commands and
@@ -43,11 +44,11 @@ SW1 SW2, no DO99/DO8E). Here:
 
 from __future__ import annotations
 
+from cccd_reader._lazy import moved_names
 from cccd_reader.crypto import primitives as P
-from cccd_reader.errors import ParseError, SecureMessagingError, TransportError
+from cccd_reader.errors import ParseError, SecureMessagingError
 from cccd_reader.iso7816.apdu import CommandAPDU, status_error
 from cccd_reader.iso7816.tlv import TLV, decode, encode_tlv
-from cccd_reader.transport.base import Transport
 
 CIPHERS = ("3DES", "AES-128", "AES-192", "AES-256")
 _KEY_LENGTHS = {"3DES": (16, 24), "AES-128": (16,), "AES-192": (24,), "AES-256": (32,)}
@@ -329,39 +330,5 @@ class SMSession:
         return dos + sw.to_bytes(2, "big")
 
 
-class SecureMessagingTransport:
-    """A Transport that protects every command and unprotects every response through ``session``.
-
-    ``transmit`` takes a plain command and returns the plain response (data + SW), so protocols and the
-    file reader work the same with or without secure messaging. ``last_wire_sizes`` holds the
-    (sent, received) byte counts of the last exchange as it went over the link.
-    """
-
-    def __init__(self, inner: Transport, session: SMSession, *, strict: bool = True) -> None:
-        self.inner = inner
-        self.session = session
-        self.strict = strict
-        self.last_wire_sizes: tuple[int, int] = (0, 0)
-
-    def __repr__(self) -> str:
-        return f"SecureMessagingTransport({self.session!r}, strict={self.strict})"
-
-    @property
-    def cipher(self) -> str:
-        return self.session.cipher
-
-    def max_read_length(self, *, extended: bool = False) -> int:
-        """Largest READ BINARY answer (plaintext) one protected response can carry."""
-        return max_plain_response(self.session.cipher, extended=extended)
-
-    def transmit(self, apdu: bytes) -> bytes:
-        cmd = CommandAPDU.decode(apdu)
-        protected = self.session.protect_command(cmd)
-        try:
-            raw = self.inner.transmit(protected)
-        except TransportError:
-            # Whatever the chip saw, a lost link resets it: the session keys are gone.
-            self.session.invalidate("the link to the card was lost")
-            raise
-        self.last_wire_sizes = (len(protected), len(raw))
-        return self.session.unprotect_response(raw, strict=self.strict)
+# the transport moved to cccd_reader.transport.secure (crypto does not depend on transports)
+__getattr__ = moved_names(__name__, {"SecureMessagingTransport": "cccd_reader.transport.secure"})

@@ -25,7 +25,7 @@ from typing import Any, Protocol, cast
 from cccd_reader.errors import CardRemovedError, CCCDError
 from cccd_reader.iso7816.apdu import CommandAPDU, ResponseAPDU
 from cccd_reader.iso7816.tlv import encode_length, encode_tlv
-from cccd_reader.transport.base import RandomBytes
+from cccd_reader.transport.base import CardTransport, RandomBytes
 
 from .faults import INS_READ_BINARY, INS_READ_BINARY_ODD, Fault, FaultInjector, corrupt_response_mac
 from .filesystem import FID_MF, Access, ElementaryFile, FileSystem
@@ -319,8 +319,8 @@ class _State:
     via: str | None = None
 
 
-class VirtualCard:
-    """A software CCCD chip. ``transmit(apdu) -> response + SW``, so it is itself a :class:`Transport`.
+class VirtualCard(CardTransport):
+    """A software CCCD chip. ``transmit(apdu) -> response + SW``, so it is itself a :class:`CardTransport`.
 
     ``files`` is the chip's :class:`FileSystem` (see :mod:`cccd_reader.emulator.persona` to build one
     from a persona file). ``responders`` are the chip sides of BAC, PACE, Chip and Active
@@ -382,7 +382,11 @@ class VirtualCard:
         """Warm reset: like a power cycle, every session is gone."""
         return self.power_on()
 
-    def reconnect(self) -> None:
+    @property
+    def can_reconnect(self) -> bool:
+        return True
+
+    def reconnect(self, timeout: float | None = None) -> None:
         """What a reader does after a tag loss: the card is powered again and must be re-authenticated."""
         self.power_on()
 

@@ -42,7 +42,7 @@ from cccd_reader.errors import (
 )
 from cccd_reader.iso7816.apdu import CommandAPDU, ResponseAPDU, status_error
 from cccd_reader.iso7816.tlv import decode_one, encode_length, encode_tlv, read_header
-from cccd_reader.transport.base import Transport
+from cccd_reader.transport.base import Transport, as_card_transport
 
 EMRTD_AID = bytes.fromhex("A0000002471001")
 """The eMRTD LDS1 application (ICAO 9303-10 §3.6.2)."""
@@ -116,19 +116,6 @@ class ReadStats:
         return asdict(self)
 
 
-def _capability(transport: Transport, name: str) -> Any:
-    """Look for an advertised capability on the transport or anything it wraps (``.inner`` chain)."""
-    t: Any = transport
-    for _ in range(8):
-        if t is None:
-            return None
-        value = getattr(t, name, None)
-        if value is not None:
-            return value
-        t = getattr(t, "inner", None)
-    return None
-
-
 class FileReader:
     """Reads EFs over any Transport; one instance per card session (it learns the card's read limits).
 
@@ -196,17 +183,15 @@ class FileReader:
     # --- sizes ----------------------------------------------------------------------------------------
 
     def _capacity(self, extended: bool) -> int:
-        fn = _capability(self.transport, "max_read_length")  # the SM layer, wherever it sits
-        if callable(fn):
-            return int(fn(extended=extended))
-        return 65536 if extended else 256
+        # asked of the transport itself (secure messaging declares its cipher's limit)
+        return as_card_transport(self.transport).max_read_length(extended=extended)
 
     def _use_extended(self) -> bool:
         if self.extended is False or self.extended_ok is False:
             return False
         if self.extended:
             return True
-        return bool(_capability(self.transport, "extended_length"))
+        return bool(as_card_transport(self.transport).extended_length)
 
     def _ladder(self) -> list[int]:
         short_cap = self._capacity(False)

@@ -36,10 +36,13 @@ def keys_and_qr(key: Any) -> tuple[list[AccessKey], QRData | None]:
     return keys, qr
 
 
-def normalise_files(files: Sequence[str | int]) -> list[str]:
-    """File names or data-group numbers as canonical names (``"DG13"``, ``"EF.SOD"``)."""
+def normalise_files(files: str | int | Sequence[str | int]) -> list[str]:
+    """File names or data-group numbers as canonical names (``"DG13"``, ``"EF.SOD"``); one name or number
+    alone is one file (``"DG1"`` is DG1, not the letters D, G, 1)."""
     from cccd_reader.lds import file_info
 
+    if isinstance(files, str | int):
+        files = [files]
     out = []
     for f in files:
         name = f"DG{f}" if isinstance(f, int) else str(f)

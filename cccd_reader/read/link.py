@@ -2,81 +2,67 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from cccd_reader.errors import CardRemovedError, NoCardError
+from cccd_reader.errors import CardRemovedError, CCCDError, NoCardError, TransportError
 from cccd_reader.read.records import ReadStats
-from cccd_reader.transport.base import Transport
+from cccd_reader.transport.base import Transport, WrappingTransport, as_card_transport
 
 
-class Link:
-    """The raw transport with accounting. Every APDU is charged to the current step."""
+class Link(WrappingTransport):
+    """The caller's transport with accounting: every APDU is charged to the current step.
+
+    It is also where the pipeline meets code it does not own, so whatever a foreign transport does wrong
+    becomes a :class:`~cccd_reader.errors.TransportError` here: an exception that is not the library's
+    (``OSError``, ``RuntimeError``, ...) and an answer that is not bytes.
+    """
 
     def __init__(self, inner: Transport, stats: ReadStats) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.stats = stats
         self.current = stats.step("probe")
 
     def transmit(self, apdu: bytes) -> bytes:
         self.current.apdus += 1
         self.current.bytes_sent += len(apdu)
-        response = self.inner.transmit(apdu)
+        try:
+            response = self.inner.transmit(apdu)
+        except CCCDError:
+            raise
+        except Exception as exc:  # a foreign transport's own failure: the link failed
+            raise TransportError(f"the transport failed ({type(exc).__name__}); check the reader and "
+                                 "read the card again") from exc
+        if not isinstance(response, bytes | bytearray | memoryview):
+            raise TransportError(f"the transport answered with {type(response).__name__}, not bytes")
+        response = bytes(response)
         self.current.bytes_received += len(response)
         return response
 
     @property
     def reconnectable(self) -> bool:
-        return callable(getattr(self.inner, "reconnect", None))
+        return self.inner.can_reconnect
 
-    def reconnect(self, timeout: float) -> None:
-        method = getattr(self.inner, "reconnect", None)
-        if not callable(method):
-            raise CardRemovedError("the link to the card was lost and this transport cannot reconnect")
+    def reconnect(self, timeout: float | None = None) -> None:
         try:
-            if _accepts_timeout(method):
-                method(timeout=timeout)
-            else:  # a wrapper (trace, fault injection) whose reconnect takes no timeout
-                method()
+            self.inner.reconnect(timeout)
         except NoCardError as exc:
             # after a tag loss "no card" means the card did not come back: report it as the loss it is
-            raise CardRemovedError(f"the card did not come back within {timeout:.0f} s; hold it still on "
+            wait = f" within {timeout:.0f} s" if timeout is not None else ""
+            raise CardRemovedError(f"the card did not come back{wait}; hold it still on "
                                    "the reader and read it again") from exc
+        except CCCDError:
+            raise
+        except Exception as exc:
+            raise TransportError(f"the transport failed to reconnect ({type(exc).__name__})") from exc
 
-    def __getattr__(self, name: str) -> Any:  # extended_length, atr, ... of the inner transport
-        return getattr(self.inner, name)
 
-
-def _accepts_timeout(method: Callable[..., Any]) -> bool:
-    import inspect
-
+def card_atr(transport: Transport) -> bytes:
+    """The card's ATR as the transport declares it (a replayed trace gives the recorded one, so the
+    replay makes the same read-size decisions as the recording); b"" when it does not know."""
     try:
-        params = inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        return False
-    return "timeout" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-
-
-def card_atr(transport: Any) -> bytes:
-    """The card's ATR from the transport or anything it wraps; a replayed trace gives the recorded one
-    (so the replay makes the same read-size decisions as the recording)."""
-    t: Any = transport
-    for _ in range(8):
-        if t is None:
-            break
-        atr = getattr(t, "atr", None)
-        if callable(atr):
-            atr = atr()
-        if isinstance(atr, bytes | bytearray) and atr:
-            return bytes(atr)
-        header = getattr(t, "header", None)
-        if isinstance(header, dict) and isinstance(header.get("atr"), str):
-            try:
-                return bytes.fromhex(header["atr"])
-            except ValueError:
-                return b""
-        t = getattr(t, "inner", None)
-    return b""
+        return as_card_transport(transport).atr
+    except CCCDError:
+        raise
+    except Exception:  # a foreign transport whose atr fails: unknown
+        return b""
 
 
 def atr_extended_length(atr: bytes) -> bool | None:

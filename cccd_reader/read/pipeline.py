@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from cccd_reader.errors import CCCDError, InputError, ReadError
+from cccd_reader.errors import CCCDError, InputError, ReadError, ReadLinkError, TransportError
 from cccd_reader.read.inputs import keys_and_qr, normalise_files
 from cccd_reader.read.records import CardRecord, ProgressCallback
 from cccd_reader.read.recovery import RECOVERY_TIMEOUT, Recovery
@@ -79,7 +79,8 @@ class Pipeline:
         st.record.failed_step = step
         st.record.error = str(exc)
         identity.finish_identity(st)
-        err = ReadError(str(exc), step=step, partial=st.record)
+        kind = ReadLinkError if isinstance(exc, TransportError) else ReadError
+        err = kind(str(exc), step=step, partial=st.record)
         err.cause = exc  # type: ignore[attr-defined]
         return err
 
@@ -92,19 +93,22 @@ class Pipeline:
 
 
 def read_card(transport: Transport, key: Any, *, random_bytes: RandomBytes | None = None, trust: Any = None,
-              progress: ProgressCallback | None = None, files: Sequence[str | int] | None = None,
+              progress: ProgressCallback | None = None,
+              files: str | int | Sequence[str | int] | None = None,
               recovery_timeout: float = RECOVERY_TIMEOUT, chunk_size: int | None = None,
               extended_length: bool | None = None, access: str = "auto") -> CardRecord:
     """Read the card on ``transport`` with ``key`` (a key, a list of keys, or a ``QRData``).
 
     ``random_bytes`` feeds every terminal-side random value (replayed traces pass the recorded ones).
     ``trust`` is a ``TrustStore`` (or a path / list of paths to CSCA certificates or master lists).
-    ``files`` restricts the data groups read (names like ``"DG13"`` or numbers); by default every data
-    group listed in EF.SOD is read, except the EAC-protected DG3/DG4. ``chunk_size`` / ``extended_length``
-    override the file reader's READ BINARY size (benchmarks). ``access`` is ``"auto"`` (PACE when the card
-    offers it, BAC with an MRZ key when PACE is not possible), ``"pace"`` or ``"bac"``. Returns a
-    :class:`CardRecord`; raises
-    :class:`ReadError` with ``step`` and ``partial`` (the CardRecord so far) when a step fails. A
+    ``files`` restricts the data groups read (a name like ``"DG13"``, a number, or a list of them); by
+    default every data group listed in EF.SOD is read, except the EAC-protected DG3/DG4. ``chunk_size`` /
+    ``extended_length`` override the file reader's READ BINARY size (benchmarks). ``access`` is
+    ``"auto"`` (PACE when the card offers it, BAC with an MRZ key when PACE is not possible), ``"pace"``
+    or ``"bac"``. ``transport`` is a :class:`~cccd_reader.transport.base.CardTransport` or any object with
+    ``transmit``. Returns a :class:`CardRecord`; raises :class:`ReadError` with ``step`` and ``partial``
+    (the CardRecord so far) when a step fails; when the link failed (whatever the transport raised or
+    answered) it is a :class:`~cccd_reader.errors.ReadLinkError`, also a ``TransportError``. A
     ``KeyboardInterrupt`` (Ctrl-C) during a step is raised as it is, with the record so far attached as
     its ``partial`` attribute (``failed_step`` set, ``error == "interrupted"``).
     """

@@ -16,13 +16,13 @@ from cccd_reader.read.records import CardRecord, ProgressCallback, ProgressEvent
 from cccd_reader.transport.base import RandomBytes, Transport
 
 if TYPE_CHECKING:
-    from cccd_reader.crypto.sm import SecureMessagingTransport
     from cccd_reader.keys import AccessKey
     from cccd_reader.lds.security_infos import PACEInfo, SecurityInfos
     from cccd_reader.lds.sod import SOD
     from cccd_reader.protocols.files import FileReader
     from cccd_reader.protocols.pace import PACEResult
     from cccd_reader.qr.payload import QRData
+    from cccd_reader.transport.secure import SecureMessagingTransport
 
 log = logging.getLogger("cccd_reader.read")
 

@@ -21,7 +21,7 @@ from typing import Protocol
 from cccd_reader.errors import CardRemovedError, ParseError
 from cccd_reader.iso7816.apdu import CommandAPDU
 from cccd_reader.iso7816.tlv import decode
-from cccd_reader.transport.base import Transport, reconnect_inner
+from cccd_reader.transport.base import Transport, WrappingTransport
 
 
 class _ChipCounter(Protocol):
@@ -53,7 +53,7 @@ def requested_le(apdu: bytes) -> int | None:
     return None
 
 
-class FaultyTransport:
+class FaultyTransport(WrappingTransport):
     """Wrap ``inner`` and inject faults. All faults are off unless configured.
 
     * ``drop_after``: APDUs with index >= this raise :class:`CardRemovedError` until :meth:`reconnect`.
@@ -86,7 +86,7 @@ class FaultyTransport:
         chip_session: Callable[[], _ChipCounter | None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.drop_after = drop_after
         self.wrong_length_above = wrong_length_above
         self.naked_sw = dict(naked_sw or {})
@@ -156,8 +156,13 @@ class FaultyTransport:
         if sw in (0x6987, 0x6988):
             session.invalidate(f"injected naked {sw:04X}")
 
+    @property
+    def can_reconnect(self) -> bool:
+        return True  # a simulated tag loss always ends
+
     def reconnect(self, timeout: float | None = None) -> None:
         """End a simulated tag loss (the drop fault is spent) and reconnect the inner transport if it can."""
         self.dropped = False
         self.drop_after = None
-        reconnect_inner(self.inner, timeout)
+        if self.inner.can_reconnect:
+            self.inner.reconnect(timeout)

@@ -21,6 +21,7 @@ from cccd_reader.errors import (
     ReaderNotFoundError,
     TransportError,
 )
+from cccd_reader.transport.base import CardTransport
 
 RECONNECT_TIMEOUT = 15.0
 """Seconds :meth:`NFCTransport.reconnect` waits for the card to be presented again after a tag loss."""
@@ -80,7 +81,7 @@ def list_readers(paths: tuple[str, ...] = ("usb",)) -> list[dict[str, object]]:
     return out
 
 
-class NFCTransport:
+class NFCTransport(CardTransport):
     """A connection to an ISO 14443-4 card through nfcpy.
 
     ``path`` is an nfcpy device path: ``usb``, ``usb:054c:06c3``, ``tty:USB0:pn532``, ``udp:host:port``.
@@ -97,7 +98,6 @@ class NFCTransport:
         self._tag: Any = None
         self.ats: bytes = b""
         self.uid: bytes = b""
-        self.extended_length: bool | None = None
         try:
             self._connect(timeout)
         except BaseException:
@@ -210,10 +210,15 @@ class NFCTransport:
             time.sleep(0.1)
         return False
 
-    def reconnect(self, timeout: float = RECONNECT_TIMEOUT) -> None:
-        """Wait up to ``timeout`` s for the card to be back in the field and activate it again."""
+    @property
+    def can_reconnect(self) -> bool:
+        return True
+
+    def reconnect(self, timeout: float | None = None) -> None:
+        """Wait up to ``timeout`` s (default :data:`RECONNECT_TIMEOUT`) for the card to be back in the field
+        and activate it again."""
         self._tag = None
-        self._connect(timeout)
+        self._connect(RECONNECT_TIMEOUT if timeout is None else timeout)
 
     def close(self) -> None:
         self._tag = None
@@ -221,12 +226,6 @@ class NFCTransport:
             with contextlib.suppress(Exception):
                 self._clf.close()
         self._clf = None
-
-    def __enter__(self) -> NFCTransport:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"NFCTransport(path={self.path!r})"

@@ -22,6 +22,7 @@ from cccd_reader.errors import (
     ReaderNotFoundError,
     TransportError,
 )
+from cccd_reader.transport.base import CardTransport
 
 RECONNECT_TIMEOUT = 15.0
 """Seconds :meth:`PCSCTransport.reconnect` waits for the card to come back after a tag loss. A holder who
@@ -164,7 +165,7 @@ def _is_extended(apdu: bytes) -> bool:
     return len(apdu) >= 7 and apdu[4] == 0
 
 
-class PCSCTransport:
+class PCSCTransport(CardTransport):
     """A connection to the card on one PC/SC reader.
 
     ``transmit`` sends an APDU as it is (short or extended) and returns data + SW1 SW2; a ``61xx``
@@ -180,8 +181,8 @@ class PCSCTransport:
         self._hcard: Any = None
         self.reader_name: str = ""
         self.protocol: str = ""
-        self.atr: bytes = b""
-        self.extended_length: bool | None = None
+        self._atr: bytes = b""
+        self._extended_length: bool | None = None
         self.closed = False
         try:
             self._connect(timeout)
@@ -246,7 +247,7 @@ class PCSCTransport:
         self.reader_name = name
         self.protocol = "T=1" if proto == scard.SCARD_PROTOCOL_T1 else "T=0"
         hresult, _reader, _state, _proto, atr = scard.SCardStatus(hcard)
-        self.atr = bytes(atr or b"") if hresult == scard.SCARD_S_SUCCESS else b""
+        self._atr = bytes(atr or b"") if hresult == scard.SCARD_S_SUCCESS else b""
         self._events = self._event_count()
         self.closed = False
 
@@ -259,9 +260,24 @@ class PCSCTransport:
             return None
         return state >> 16
 
-    def reconnect(self, timeout: float = RECONNECT_TIMEOUT) -> None:
-        """Wait (up to ``timeout`` s) for the card to be back on the same reader and connect again. The
-        card was powered off in between, so every session key is gone: re-authenticate."""
+    @property
+    def atr(self) -> bytes:
+        return self._atr
+
+    @property
+    def extended_length(self) -> bool | None:
+        return self._extended_length
+
+    @property
+    def can_reconnect(self) -> bool:
+        return True
+
+    def reconnect(self, timeout: float | None = None) -> None:
+        """Wait (up to ``timeout`` s, default :data:`RECONNECT_TIMEOUT`) for the card to be back on the same
+        reader and connect again. The card was powered off in between, so every session key is gone:
+        re-authenticate."""
+        if timeout is None:
+            timeout = RECONNECT_TIMEOUT
         self._drop_handle()
         # the daemon sees a removal only when it next polls the reader: until then a new connection
         # would reach the stale card slot. Wait briefly for the insertion counter to move.
@@ -290,12 +306,6 @@ class PCSCTransport:
             self._ctx.close()
             self.closed = True
 
-    def __enter__(self) -> PCSCTransport:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- exchange ---------------------------------------------------------------------------------------
 
     def _raw(self, apdu: bytes) -> bytes:
@@ -308,7 +318,7 @@ class PCSCTransport:
             if _is_extended(apdu) and not isinstance(err, CardRemovedError | ReaderNotFoundError):
                 # the reader (or its driver) cannot carry an extended APDU: remember it, and answer as a
                 # card would to a length it cannot handle (6700), so the file reader steps down
-                self.extended_length = False
+                self._extended_length = False
                 return b"\x67\x00"
             raise err
         out = bytes(response)
@@ -332,9 +342,9 @@ class PCSCTransport:
             sw1, sw2 = more[-2], more[-1]
         if _is_extended(apdu):
             if sw1 == 0x67 and sw2 == 0x00:
-                self.extended_length = False
+                self._extended_length = False
             elif len(data) > 256 or len(apdu) > 261:
-                self.extended_length = True
+                self._extended_length = True
         return data + bytes([sw1, sw2])
 
     def __repr__(self) -> str:

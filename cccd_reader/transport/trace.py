@@ -25,7 +25,13 @@ from typing import IO, Any
 
 from cccd_reader import errors
 from cccd_reader.errors import InputError, ParseError, TraceMismatchError, TransportError
-from cccd_reader.transport.base import RandomBytes, Transport, default_random_bytes, reconnect_inner
+from cccd_reader.transport.base import (
+    CardTransport,
+    RandomBytes,
+    Transport,
+    WrappingTransport,
+    default_random_bytes,
+)
 
 TRACE_FORMAT = "cccd-trace"
 TRACE_VERSION = 1
@@ -44,7 +50,7 @@ def _hex(data: bytes | bytearray | None) -> str | None:
     return None if data is None else bytes(data).hex().upper()
 
 
-class RecordingTransport:
+class RecordingTransport(WrappingTransport):
     """A Transport that forwards to ``inner`` and writes every exchange to a JSON Lines trace.
 
     ``path`` is a file path (opened, truncated and closed by :meth:`close`) or an open text stream (left
@@ -63,7 +69,7 @@ class RecordingTransport:
         layer: str = "wire",
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.redact = redact
         self._clock = clock
         self._owns = isinstance(path, str | os.PathLike)
@@ -88,7 +94,7 @@ class RecordingTransport:
             "transport": type(inner).__name__,
             "layer": layer,
             "redacted": redact,
-            "atr": extra.pop("atr", None) or _hex(getattr(inner, "atr", None)),
+            "atr": extra.pop("atr", None) or _hex(self.inner.atr or None),
             "ats": extra.pop("ats", None) or _hex(getattr(inner, "ats", None)),
         }
         if isinstance(head["atr"], bytes | bytearray):
@@ -96,6 +102,7 @@ class RecordingTransport:
         if isinstance(head["ats"], bytes | bytearray):
             head["ats"] = _hex(head["ats"])
         head.update(extra)
+        self._header_atr = head["atr"] if isinstance(head["atr"], str) else None
         self._write(head)
 
     def __repr__(self) -> str:
@@ -151,12 +158,22 @@ class RecordingTransport:
         """Mark a step ("BAC", "DG2"). Never put personal data or keys in a note."""
         self._write({"type": "note", "t": self._ms(), "text": str(text)})
 
+    @property
+    def atr(self) -> bytes:
+        if self.inner.atr:
+            return self.inner.atr
+        try:
+            return bytes.fromhex(self._header_atr or "")
+        except ValueError:
+            return b""
+
     def reconnect(self, timeout: float | None = None) -> None:
         self._write({"type": "reconnect", "t": self._ms()})
-        reconnect_inner(self.inner, timeout)
+        self.inner.reconnect(timeout)
 
     def close(self, **summary: Any) -> None:
-        """Write the ``end`` line (totals plus ``summary``, e.g. ``files=[...]``) and close an owned file."""
+        """Write the ``end`` line (totals plus ``summary``, e.g. ``files=[...]``) and close an owned file.
+        The recorded link stays open: it belongs to whoever opened it."""
         if self.closed:
             return
         self._write({"type": "end", "exchanges": self.exchanges, "random_draws": self.random_draws,
@@ -164,12 +181,6 @@ class RecordingTransport:
         self.closed = True
         if self._owns:
             self._out.close()
-
-    def __enter__(self) -> RecordingTransport:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def recording_random(source: RandomBytes, recorder: RecordingTransport) -> RandomBytes:
@@ -245,7 +256,7 @@ def hex_diff(expected: bytes, got: bytes) -> str:
             f"           {'  ' * at}^^")
 
 
-class ReplayTransport:
+class ReplayTransport(CardTransport):
     """A Transport that answers from a recorded trace and insists on the same commands.
 
     Pass :attr:`random_bytes` to the protocol (``perform_bac(t, key, random_bytes=t.random_bytes)``) so
@@ -310,7 +321,22 @@ class ReplayTransport:
         self._rpos += 1
         return value
 
-    def reconnect(self) -> None:
+    @property
+    def atr(self) -> bytes:
+        """The ATR recorded in the header (so a replay makes the recording's read-size decisions)."""
+        value = self.header.get("atr")
+        if isinstance(value, str):
+            try:
+                return bytes.fromhex(value)
+            except ValueError:
+                return b""
+        return b""
+
+    @property
+    def can_reconnect(self) -> bool:
+        return True
+
+    def reconnect(self, timeout: float | None = None) -> None:
         if self._pos < len(self._events) and self._events[self._pos]["type"] == "reconnect":
             self._pos += 1
             return

@@ -115,7 +115,7 @@ def try_key(st: PipelineState, recovery: Recovery, key: AccessKey) -> Access:
 
 def authenticate_with(st: PipelineState, access: Access) -> None:
     """Run PACE or BAC with ``access`` and select the application under secure messaging."""
-    from cccd_reader.crypto.sm import SecureMessagingTransport
+    from cccd_reader.transport.secure import SecureMessagingTransport
 
     sec = st.record.security
     if access.protocol == "PACE":

@@ -85,9 +85,9 @@ def chip_auth(st: PipelineState, recovery: Recovery) -> None:
 
 
 def run_chip_auth(st: PipelineState, dg14: Any, dg14_raw: bytes) -> tuple[bool, str | None]:
-    from cccd_reader.crypto.sm import SecureMessagingTransport
     from cccd_reader.lds import file_info
     from cccd_reader.protocols.chip_auth import perform_chip_auth
+    from cccd_reader.transport.secure import SecureMessagingTransport
 
     result = perform_chip_auth(st.secure(), dg14, random_bytes=st.options.random_bytes)
     st.sm = SecureMessagingTransport(st.link, result.session)

@@ -19,7 +19,7 @@ from cccd_reader.read.state import PipelineState
 
 def probe(st: PipelineState, recovery: Recovery) -> None:
     """The ATR, and whether it announces extended-length APDUs."""
-    st.record.atr = card_atr(st.link.inner)
+    st.record.atr = card_atr(st.link)
     caps = atr_extended_length(st.record.atr)
     if st.extended_length is None and caps is not None:
         st.extended_length = caps
