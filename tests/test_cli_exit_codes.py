@@ -301,7 +301,7 @@ def test_camera_that_does_not_open_is_one_line(tmp_path: Path) -> None:
     assert "camera 97" in one_error_line(result.stderr)
 
 
-@pytest.mark.parametrize("name", ["read", "watch", "qr", "demo", "replay", "readers"])
+@pytest.mark.parametrize("name", ["read", "watch", "qr", "demo", "replay", "readers", "trust"])
 def test_every_command_help_has_an_example(name: str, tmp_path: Path) -> None:
     result = cccd_read(name, "--help", cwd=tmp_path)
     assert result.returncode == EXIT_OK

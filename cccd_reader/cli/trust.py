@@ -64,7 +64,19 @@ def _confirm_and_add(store: Any, items: list[Any], yes: bool) -> None:
         click.echo(f"added {item.id} ({item.kind}) to {store.folder}")
 
 
-@click.group("trust")
+TRUST_EXAMPLES = """
+Examples:
+
+\b
+  cccd-read trust add eid-csca-vietnam.crt     (shows the fingerprint, asks before adding)
+  cccd-read trust list
+  cccd-read trust remove D5A1EAED
+  cccd-read trust fetch --qr card-front.jpg    (download the CSCA named by the card's signer)
+  cccd-read trust --data-dir ./ci-data add -y csca.pem
+"""
+
+
+@click.group("trust", epilog=TRUST_EXAMPLES)
 @click.option("--data-dir", envvar="CCCD_READER_DATA_DIR", metavar="DIR",
               help="The data folder (default: the user data directory; env CCCD_READER_DATA_DIR).")
 @click.pass_context
@@ -74,7 +86,7 @@ def command(ctx: click.Context, data_dir: str | None) -> None:
     ctx.obj["data_dir"] = data_dir
 
 
-@command.command("add")
+@command.command("add", epilog="Example: cccd-read trust add eid-csca-vietnam.crt")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--yes", "-y", is_flag=True, help="Do not ask (you compared the fingerprint already).")
 @click.pass_context
@@ -186,7 +198,8 @@ def _signer_from_card(**options: Any) -> bytes:
     return bytes(sod.signer_certificates[0])
 
 
-@command.command("fetch")
+@command.command("fetch", epilog="Examples: cccd-read trust fetch EF.SOD.bin   |   "
+                 "cccd-read trust fetch --can 012345")
 @click.argument("source", required=False, metavar="[SOD_OR_CERT]")
 @reader_options
 @key_options
