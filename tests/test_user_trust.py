@@ -218,9 +218,10 @@ def test_trust_add_refuses_a_document_signer_and_junk(tmp_path: Path) -> None:
     assert UserTrustStore(tmp_path / "trust").items() == []
 
 
-def test_pa_goes_from_unverified_to_genuine_after_trust_add(tmp_path: Path) -> None:
+def test_pa_goes_from_unverified_to_genuine_after_trust_add(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     data = tmp_path / "data"
-    os.environ["CCCD_READER_DATA_DIR"] = str(data)  # restored by the autouse fixture's monkeypatch
+    monkeypatch.setenv("CCCD_READER_DATA_DIR", str(data))
     assert default_trust_store() is None
     before = read(eid_card(), trust=default_trust_store())
     assert before.security.verdict == "unverified"
@@ -344,6 +345,17 @@ def test_trust_fetch_downloads_from_the_signer_urls_and_shows_the_fingerprint(tm
         assert UserTrustStore(tmp_path / "e" / "trust").items() == []
 
 
+def test_trust_fetch_takes_the_signer_from_the_card(tmp_path: Path) -> None:
+    """`trust fetch` with the card options reads the chip's EF.SOD; the legacy sample's signer names no
+    address, so nothing is downloaded and the user is told why."""
+    proc = cli("trust", "fetch", "--emulator", "binh", "--yes", data_dir=tmp_path)
+    assert proc.returncode == 2 and "names no address for its CSCA" in proc.stderr
+    sod = tmp_path / "EF.SOD"
+    sod.write_bytes(load_sample("binh").image.files.file("EF.SOD").data)
+    proc = cli("trust", "fetch", str(sod), "--yes", data_dir=tmp_path)
+    assert proc.returncode == 2 and "names no address for its CSCA" in proc.stderr
+
+
 # --- a read stays offline ---------------------------------------------------------------------------------
 
 
@@ -395,9 +407,10 @@ def test_the_guard_catches_an_internet_connection(no_internet: list[Any]) -> Non
     assert no_internet
 
 
-def test_a_read_of_the_virtual_chip_opens_no_internet_socket(no_internet: list[Any], tmp_path: Path) -> None:
+def test_a_read_of_the_virtual_chip_opens_no_internet_socket(no_internet: list[Any], tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     UserTrustStore(tmp_path / "trust").add(inspect_trust_data(EID_CSCA.read_bytes()))
-    os.environ["CCCD_READER_DATA_DIR"] = str(tmp_path)
+    monkeypatch.setenv("CCCD_READER_DATA_DIR", str(tmp_path))
     for card in (load_sample("an"), eid_card()):
         record = read(card, trust=default_trust_store())
         assert record.complete and record.security.passive_detail is not None
