@@ -28,7 +28,7 @@ _LAZY: dict[str, str] = {
     "card_expiry": "cccd_reader.keys",
     "keys_from_qr": "cccd_reader.keys",
     "mrz_key_from_mrz": "cccd_reader.keys",
-    "validate_id_number": "cccd_reader.keys",
+    "validate_id_number": "cccd_reader.idnumber",
     "MRZ": "cccd_reader.mrz",
     "parse_mrz": "cccd_reader.mrz",
     "check_digit": "cccd_reader.mrz",

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import cccd_reader
 from cccd_reader.errors import IDNumberError, InputError
-from cccd_reader.keys import id_number_birth_year, id_number_century, id_number_sex, validate_id_number
+from cccd_reader.idnumber import id_number_birth_year, id_number_century, id_number_sex, validate_id_number
 from cccd_reader.provinces import PROVINCE_CODES, is_province_code, province_name
 
 # Annex I of Circular 07/2016/TT-BCA, as published: (code, name)

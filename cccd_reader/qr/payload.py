@@ -25,7 +25,7 @@ from typing import Any
 
 from cccd_reader.address import AddressParts, parse_address
 from cccd_reader.errors import CCCDError, QRPayloadError
-from cccd_reader.keys import validate_id_number
+from cccd_reader.idnumber import validate_id_number
 from cccd_reader.model import to_jsonable
 from cccd_reader.provinces import province_name
 
@@ -63,7 +63,7 @@ class QRData:
     """A decoded QR payload. ``repr`` shows no personal data; ``raw`` keeps the text as scanned.
 
     ``warnings`` lists where the ID number disagrees with the date of birth or sex, or has a province
-    code outside the table (:func:`cccd_reader.keys.validate_id_number`): the QR is unsigned and a
+    code outside the table (:func:`cccd_reader.idnumber.validate_id_number`): the QR is unsigned and a
     printed card is what it is, so these do not reject the record. ``repairs`` lists what the lenient
     parser had to undo (``REPAIR_*`` names).
     """
