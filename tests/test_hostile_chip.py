@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cccd_reader.asn1.oids import ID_PACE_DH_GM, ID_PACE_DH_IM, ID_PACE_ECDH_GM, ID_PACE_ECDH_IM
 from cccd_reader.emulator import load_sample
 from cccd_reader.emulator.card import SeededRandom
 from cccd_reader.emulator.samples import sample_persona, sample_trust_anchor
@@ -35,7 +36,6 @@ from cccd_reader.lds.security_infos import PACEInfo
 from cccd_reader.protocols.active_auth import perform_active_auth
 from cccd_reader.protocols.bac import perform_bac
 from cccd_reader.protocols.chip_auth import perform_chip_auth
-from cccd_reader.protocols.oids import ID_PACE_DH_GM, ID_PACE_DH_IM, ID_PACE_ECDH_GM, ID_PACE_ECDH_IM
 from cccd_reader.protocols.pace import perform_pace
 from cccd_reader.read import read_card
 from cccd_reader.transport.secure import SecureMessagingTransport
@@ -576,8 +576,8 @@ _P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 def explicit_ec(draw: Any) -> tuple[bytes, bytes]:
     """(AlgorithmIdentifier, a point on that "curve") for explicit EC parameters a chip may send: a
     composite or prime field, any order and cofactor, the base point made to lie on the curve."""
+    from cccd_reader.asn1 import oids
     from cccd_reader.lds.security_infos import _int, _oid, _seq
-    from cccd_reader.protocols import oids
 
     p = draw(st.one_of(st.sampled_from([_P256, *_SMALL_PRIMES, 205, 201, 2**128 + 1, _P256 * 3]),
                        st.integers(5, 2**256).map(lambda v: v | 1)))
@@ -619,8 +619,8 @@ def _forge(card: Any, name: str, data: bytes) -> None:
 def test_read_from_a_chip_with_forged_explicit_parameters(name: str, ec: tuple[bytes, bytes],
                                                           where: str) -> None:
     """EF.CardAccess (read before any authentication), DG14 and DG15 naming their own curve."""
+    from cccd_reader.asn1 import oids
     from cccd_reader.lds.security_infos import _int, _oid, _seq
-    from cccd_reader.protocols import oids
 
     alg, point = ec
     card = load_sample(name)
@@ -640,8 +640,8 @@ def test_read_from_a_chip_with_forged_explicit_parameters(name: str, ec: tuple[b
 @settings(deadline=None, max_examples=_examples(100), suppress_health_check=[HealthCheck.too_slow])
 @given(ec=explicit_ec(), data=st.data())
 def test_pace_on_explicit_parameters_with_hostile_answers(ec: tuple[bytes, bytes], data: Any) -> None:
+    from cccd_reader.asn1 import oids
     from cccd_reader.lds.security_infos import _int, _oid, _seq
-    from cccd_reader.protocols import oids
 
     alg, point = ec
     mapping = data.draw(st.sampled_from(["GM", "IM"]))
@@ -662,8 +662,8 @@ def test_pace_on_explicit_parameters_with_hostile_answers(ec: tuple[bytes, bytes
 def test_pace_on_explicit_dh_parameters_with_hostile_answers(data: Any, mapping: str) -> None:
     """EF.CardAccess naming its own Diffie-Hellman group: any p, g, q (q = 0 once made the key draw
     loop forever), then hostile public values."""
+    from cccd_reader.asn1 import oids
     from cccd_reader.lds.security_infos import _int, _oid, _seq
-    from cccd_reader.protocols import oids
 
     p = data.draw(st.one_of(st.sampled_from([_MODP1024, 2**127 - 1, _MODP1024 * 3, 5, 7]),
                             st.integers(4, 2**1100)), "p")

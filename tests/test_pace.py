@@ -670,10 +670,10 @@ def test_proprietary_parameters_from_a_domain_parameter_info():
 def test_hostile_explicit_parameters_in_card_access_are_a_library_error():
     """EF.CardAccess is read before any authentication: explicit parameters on a composite modulus or
     with a bogus order made PACE raise raw ValueError / AttributeError from the curve arithmetic."""
+    from cccd_reader.asn1 import oids
     from cccd_reader.errors import CCCDError
     from cccd_reader.iso7816.tlv import encode_tlv
     from cccd_reader.lds.security_infos import _int, _oid, _seq
-    from cccd_reader.protocols import oids
 
     def card_access(p: int, n: int, h: int, gx: int, gy: int, a: int) -> bytes:
         b = (gy * gy - gx ** 3 - a * gx) % p
@@ -714,11 +714,11 @@ def test_hostile_explicit_dh_subgroup_order_in_card_access(q: int, mapping: str)
     """Explicit DH parameters with q = 0 or 1 in EF.CardAccess made the private-key draw loop forever
     (nothing lies in [1, q)); q = 0 divided by zero in the Integrated Mapping. Now the parameter set is
     refused as unsupported, before any exchange."""
+    from cccd_reader.asn1 import oids
     from cccd_reader.crypto.dh import STANDARD_DH_DOMAINS
     from cccd_reader.errors import CCCDError
     from cccd_reader.iso7816.tlv import encode_tlv
     from cccd_reader.lds.security_infos import _int, _oid, _seq
-    from cccd_reader.protocols import oids
 
     dom = STANDARD_DH_DOMAINS[0]
     base = oids.ID_PACE_DH_GM if mapping == "GM" else oids.ID_PACE_DH_IM

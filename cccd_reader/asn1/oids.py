@@ -112,14 +112,23 @@ def encode_oid_value(oid: str) -> bytes:
     return bytes(out)
 
 
-def decode_oid_value(data: bytes, *, file: str | None = None) -> str:
+def decode_oid_value(data: bytes, *, file: str | None = None, offset: int | None = None,
+                     lenient: bool = False) -> str:
+    """The dotted form of an OBJECT IDENTIFIER's content octets (the one OID decoder of the library).
+
+    DER encodes each arc in the fewest base-128 digits, so a leading ``80`` byte is an error; ``lenient``
+    accepts it (the arc's value is unchanged) for files read from cards in the field, where a parser that
+    refuses a whole data group over it helps nobody. Other malformations raise ParseError either way.
+    """
     if not data or data[-1] & 0x80 or len(data) > 64:
-        raise ParseError("malformed OBJECT IDENTIFIER", file=file)
+        raise ParseError("malformed OBJECT IDENTIFIER", file=file, offset=offset)
     arcs: list[int] = []
     value = 0
+    started = False  # inside an arc (a leading 80 byte is only non-minimal at an arc's start)
     for b in data:
-        if value == 0 and b == 0x80:
-            raise ParseError("OBJECT IDENTIFIER with a non-minimal arc", file=file)
+        if not started and b == 0x80 and not lenient:
+            raise ParseError("OBJECT IDENTIFIER with a non-minimal arc", file=file, offset=offset)
+        started = bool(b & 0x80)
         value = (value << 7) | (b & 0x7F)
         if not b & 0x80:
             arcs.append(value)

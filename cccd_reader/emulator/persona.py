@@ -32,12 +32,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec as cec
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from cccd_reader.asn1 import oids
 from cccd_reader.crypto import ec as _ec
 from cccd_reader.errors import InputError
 from cccd_reader.folding import ascii_fold
 from cccd_reader.keys import NO_EXPIRY, CANKey, MRZKey
 from cccd_reader.mrz import check_digit
-from cccd_reader.protocols import oids
 from cccd_reader.transport.base import RandomBytes, random_int_below
 
 from .card import (

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal, Self
 
+from cccd_reader.asn1.oids import decode_oid_value, encode_oid_value
 from cccd_reader.errors import InputError, ParseError
 from cccd_reader.folding import ascii_fold
 from cccd_reader.iso7816.tlv import TLV, encode_tlv
@@ -41,7 +42,6 @@ from cccd_reader.lds.raw import (
     value_offset,
 )
 from cccd_reader.model import PartialDate
-from cccd_reader.protocols.oids import encode_oid_value
 from cccd_reader.safetext import unsafe_characters
 
 FILE = "DG13"
@@ -221,7 +221,9 @@ class DG13:
             if i == 0 and child.tag == 0x02 and child.children is None:
                 version = int_value(child.value)
             elif child.tag == 0x06 and oid is None and set_node is None:
-                oid = _decode_oid(bytes(child.value), value_offset(child))
+                # lenient: a DG13 is not refused over a non-minimal arc in its encoding OID
+                oid = decode_oid_value(bytes(child.value), file=FILE, offset=value_offset(child),
+                                       lenient=True)
             elif child.tag in (0x31, 0x30) and child.children is not None and set_node is None:
                 set_node = child
             else:
@@ -460,21 +462,6 @@ def _string_node(text: str, number: int, tag: int | None) -> Node:
         except UnicodeEncodeError:
             raise InputError(f"entry {number}: text is not ASCII, cannot use string tag {tag:02X}") from None
     return Node.primitive(tag, text.encode("utf-8"))
-
-
-def _decode_oid(value: bytes, offset: int) -> str:
-    if not value or value[-1] & 0x80 or len(value) > 64:
-        raise ParseError("malformed OBJECT IDENTIFIER", file=FILE, offset=offset)
-    arcs: list[int] = []
-    acc = 0
-    for b in value:
-        acc = (acc << 7) | (b & 0x7F)
-        if not b & 0x80:
-            arcs.append(acc)
-            acc = 0
-    first = arcs[0]
-    head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
-    return ".".join(str(a) for a in head + arcs[1:])
 
 
 def _encode_oid(oid: str) -> bytes:

@@ -23,12 +23,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from cccd_reader.crypto import dh as _dh
-from cccd_reader.crypto import ec as _ec
-from cccd_reader.errors import ParseError, TLVError
-from cccd_reader.iso7816.tlv import TLV, decode_one, encode_tlv
-from cccd_reader.protocols import oids
-from cccd_reader.protocols.oids import (
+from cccd_reader.asn1 import oids
+from cccd_reader.asn1.oids import (
     CA_ALGORITHMS,
     PACE_ALGORITHMS,
     PACEAlgorithm,
@@ -37,6 +33,10 @@ from cccd_reader.protocols.oids import (
     encode_oid_value,
     encode_uint_value,
 )
+from cccd_reader.crypto import dh as _dh
+from cccd_reader.crypto import ec as _ec
+from cccd_reader.errors import ParseError, TLVError
+from cccd_reader.iso7816.tlv import TLV, decode_one, encode_tlv
 
 MAX_SECURITY_INFOS = 64
 

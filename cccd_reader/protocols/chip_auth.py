@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from cccd_reader.asn1.oids import CA_ALGORITHMS, ID_CA_DH, ID_CA_ECDH, CAAlgorithm, encode_oid_value
 from cccd_reader.crypto import dh as _dh
 from cccd_reader.crypto import ec as _ec
 from cccd_reader.crypto import primitives as P
@@ -49,7 +50,6 @@ from cccd_reader.lds.security_infos import (
     ChipAuthenticationPublicKeyInfo,
     SecurityInfos,
 )
-from cccd_reader.protocols.oids import CA_ALGORITHMS, ID_CA_DH, ID_CA_ECDH, CAAlgorithm, encode_oid_value
 from cccd_reader.protocols.pace import DHGroup, ECGroup, Group, PACEResult, mac8, public_key_data_object
 from cccd_reader.transport.base import RandomBytes, Transport, default_random_bytes, random_int_below
 

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from cccd_reader.asn1.oids import ID_PACE_ECDH_GM, PACE_ALGORITHMS, PACEAlgorithm, encode_oid_value
 from cccd_reader.crypto import dh as _dh
 from cccd_reader.crypto import ec as _ec
 from cccd_reader.crypto import primitives as P
@@ -47,7 +48,6 @@ from cccd_reader.iso7816.apdu import CommandAPDU, ResponseAPDU
 from cccd_reader.iso7816.tlv import TLV, decode, decode_one, encode_tlv
 from cccd_reader.keys import CANKey, MRZKey
 from cccd_reader.lds.security_infos import PACEInfo, SecurityInfos, parse_card_access
-from cccd_reader.protocols.oids import ID_PACE_ECDH_GM, PACE_ALGORITHMS, PACEAlgorithm, encode_oid_value
 from cccd_reader.transport.base import RandomBytes, Transport, default_random_bytes, random_int_below
 
 # --- the known CCCD profiles ------------------------------------------------------------------------
@@ -794,7 +794,7 @@ def _child(outer: TLV, tag: int) -> bytes:
 
 
 def _oid_from_value(value: bytes) -> str:
-    from cccd_reader.protocols.oids import decode_oid_value
+    from cccd_reader.asn1.oids import decode_oid_value
 
     return decode_oid_value(value)
 

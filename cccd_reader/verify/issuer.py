@@ -20,8 +20,8 @@ from typing import Any
 
 from asn1crypto import core, x509
 
+from cccd_reader.asn1.oids import ID_DOCUMENT_TYPE_LIST
 from cccd_reader.errors import ParseError
-from cccd_reader.protocols.oids import ID_DOCUMENT_TYPE_LIST
 
 # Where the issuer of CCCD chips publishes its CSCA certificate and CRL (as named in real signers' AIA/CDP)
 VIETNAM_EID_CSCA_NAME = ("CN=CSCA Vietnam, serialNumber=001, "
