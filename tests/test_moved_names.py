@@ -13,6 +13,11 @@ MOVED = [
     ("cccd_reader.verify.signing", "SIGNATURE_ALGORITHMS", "cccd_reader.issue.signing"),
     ("cccd_reader.verify", "build_sod", "cccd_reader.issue.signing"),
     ("cccd_reader.verify", "build_master_list", "cccd_reader.issue.signing"),
+    ("cccd_reader.keys", "validate_id_number", "cccd_reader.idnumber"),
+    ("cccd_reader.keys", "id_number_century", "cccd_reader.idnumber"),
+    ("cccd_reader.keys", "id_number_sex", "cccd_reader.idnumber"),
+    ("cccd_reader.keys", "id_number_birth_year", "cccd_reader.idnumber"),
+    ("cccd_reader.crypto.sm", "SecureMessagingTransport", "cccd_reader.transport.secure"),
 ]
 
 
@@ -39,3 +44,13 @@ def test_top_level_names_resolve_from_their_new_homes():
     from cccd_reader.issue.signing import build_sod
 
     assert cccd_reader.build_sod is build_sod
+
+
+def test_the_oid_module_moved_with_every_name():
+    import cccd_reader.asn1.oids as new
+    import cccd_reader.protocols.oids as old
+
+    with pytest.warns(DeprecationWarning):
+        assert old.ID_PACE_ECDH_GM == new.ID_PACE_ECDH_GM
+    with pytest.warns(DeprecationWarning):
+        assert old.decode_oid_value is new.decode_oid_value
