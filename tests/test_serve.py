@@ -530,3 +530,23 @@ def test_no_personal_data_in_logs(caplog: pytest.LogCaptureFixture) -> None:
     assert "verdict genuine" in text
     for secret in secrets:
         assert secret not in text
+
+
+def test_monitor_survives_a_failing_look_at_the_readers(caplog: pytest.LogCaptureFixture) -> None:
+    service, reader = make_service()
+    real_list = service.backend.list
+    calls = {"n": 0}
+
+    def flaky() -> list[Any]:
+        calls["n"] += 1
+        if calls["n"] <= 3:
+            raise RuntimeError("driver hiccup")
+        return real_list()
+
+    service.backend.list = flaky  # type: ignore[method-assign]
+    with client(make_app(service)) as c, c.websocket_connect(WS, headers={"origin": ALLOWED}) as ws:
+        time.sleep(0.3)  # the monitor looks every 0.05 s here: the failures are behind us
+        assert ws.receive_json()["type"] in ("hello", "reader_added", "card_placed")
+        reader.remove()
+        assert events_until(ws, "card_removed")[-1]["reader"] == "Virtual chip 0"
+    assert "listing the readers failed: RuntimeError" in caplog.text

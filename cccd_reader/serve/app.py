@@ -269,8 +269,10 @@ def create_app(service: ReadService, settings: ServeSettings | None = None, *,
         async with anyio.create_task_group() as tg:
             async def watch() -> None:
                 while True:
-                    with contextlib.suppress(CCCDError):
+                    try:
                         await anyio.to_thread.run_sync(service.refresh)
+                    except Exception as exc:  # a failed look at the readers must not stop the service
+                        log.warning("looking at the readers failed: %s", type(exc).__name__)
                     await anyio.sleep(poll_interval)
 
             tg.start_soon(watch)

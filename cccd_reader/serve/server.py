@@ -7,6 +7,7 @@ import errno
 import logging
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -28,7 +29,12 @@ def bind_sockets(hosts: Sequence[str], port: int) -> list[socket.socket]:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
             sock = socket.socket(family, socket.SOCK_STREAM)
             try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if sys.platform == "win32":
+                    # on Windows SO_REUSEADDR would let another program bind the same port and take the
+                    # connections meant for the service; exclusive use is the safe choice there
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+                else:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 if family == socket.AF_INET6:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                 sock.bind((host.strip("[]"), port))

@@ -286,6 +286,11 @@ class ReadService:
             problem = None
         except ReaderNotFoundError as exc:  # the reader service itself went away
             states, problem = [], str(exc)
+        except Exception as exc:  # a driver hiccup: keep what was known rather than report removals
+            log.warning("listing the readers failed: %s", type(exc).__name__)
+            with self._state_lock:
+                self._problem = f"the readers could not be listed ({type(exc).__name__})"
+                return list(self._known.values())
         events: list[dict[str, Any]] = []
         with self._state_lock:
             self._problem = problem
