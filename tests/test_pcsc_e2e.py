@@ -147,3 +147,24 @@ def test_pcsc_error_mapping():
     from cccd_reader.errors import ReaderBusyError
 
     assert isinstance(map_error(scard.SCARD_E_SHARING_VIOLATION, "x"), ReaderBusyError)
+
+
+def test_link_parameters_are_what_the_driver_reports(pcsc_reader, monkeypatch):
+    card = EchoCard()
+    with card_on(pcsc_reader, card), PCSCTransport(pcsc_reader.name, timeout=5) as t:
+        reported = t.link_parameters()
+        # whatever vpcd answers is decoded as integers; nothing is invented for what it does not answer
+        assert all(isinstance(v, int) for v in reported.values())
+        assert set(reported) <= {name for name, _attr in PCSCTransport._LINK_ATTRIBUTES}
+        import smartcard.scard as scard
+
+        answers = {scard.SCARD_ATTR_CURRENT_D: [4, 0, 0, 0], scard.SCARD_ATTR_CURRENT_IFSC: [0xFE, 0, 0, 0],
+                   scard.SCARD_ATTR_MAX_DATA_RATE: list((424_000).to_bytes(4, "little"))}
+
+        def fake(hcard, attribute):
+            if attribute in answers:
+                return scard.SCARD_S_SUCCESS, answers[attribute]
+            return scard.SCARD_E_UNSUPPORTED_FEATURE, []
+
+        monkeypatch.setattr(scard, "SCardGetAttrib", fake)
+        assert t.link_parameters() == {"current_d": 4, "ifsc": 254, "max_data_rate_bps": 424_000}

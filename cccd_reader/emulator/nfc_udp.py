@@ -7,6 +7,11 @@ the card side of ISO 14443-3A (SENS_REQ / SDD / SEL with a 4-byte UID, SAK 0x20)
 ATS, I-blocks with chaining in both directions, R(ACK)/R(NAK), S(DESELECT)). Command APDUs go to
 ``card.transmit`` (the same card object the vpcd bridge serves), so nfcpy's real reader-side ISO-DEP code
 is exercised in tests without hardware.
+
+Higher bit rates: with ``bit_rates`` the ATS's TA(1) announces them and the card answers a PPS request
+(ISO/IEC 14443-4 §5.3) by switching to the chosen rate, as a real card does: frames then travel tagged
+``212A`` / ``424A`` / ``848A``. ``pps="silent"`` ignores PPS requests, ``pps="stuck"`` answers them but
+keeps talking at 106 kbit/s (a link that cannot carry the rate), for the reader's fallback tests.
 """
 
 from __future__ import annotations
@@ -40,9 +45,15 @@ class NfcUdpCard:
 
     def __init__(self, card: BridgeCard, *, host: str = "127.0.0.1", port: int = 0, fwi: int = 10,
                  uid: bytes = bytes.fromhex("08A1B2C3"),
-                 on_apdu: Callable[[bytes], None] | None = None) -> None:
+                 on_apdu: Callable[[bytes], None] | None = None,
+                 bit_rates: tuple[int, ...] = (106,), pps: str = "answer") -> None:
         if len(uid) != 4:
             raise ValueError("this responder uses a single-size (4-byte) UID")
+        if not set(bit_rates) <= {106, 212, 424, 848} or pps not in ("answer", "silent", "stuck"):
+            raise ValueError("bit rates are 106/212/424/848; pps is answer, silent or stuck")
+        self.bit_rates = tuple(bit_rates)
+        self.pps = pps
+        self.apdu_rates: list[str] = []  # the bit rate each command APDU's last frame arrived at
         if not 0 <= fwi <= 14:
             raise ValueError("FWI is 0..14")
         self.card = card
@@ -111,6 +122,9 @@ class NfcUdpCard:
         self._last_block: bytes | None = None
         self._work: tuple[_Work, int] | None = None  # a command the card is still working on
         self._allowance = self.fwt  # how long the reader waits for the current answer
+        self._brty = b"106A"  # ISO/IEC 14443: every activation starts at 106 kbit/s
+        self._next_brty: bytes | None = None
+        self._blocks_seen = False
 
     def _power_off(self) -> None:
         self._reset_link()
@@ -126,8 +140,25 @@ class NfcUdpCard:
                 method()
 
     def _ats(self) -> bytes:
-        # TL, T0 (TA TB TC present, FSCI 8 = 256 B), TA (106 kbit/s), TB (FWI, SFGI 0), TC (no CID/NAD)
-        return bytes([0x05, 0x78, 0x80, (self.fwi << 4), 0x02])
+        # TL, T0 (TA TB TC present, FSCI 8 = 256 B), TA(1) (same divisor both ways; DS and DR bits of
+        # the rates above 106 kbit/s: b7/b3 = 8, b6/b2 = 4, b5/b1 = 2), TB (FWI, SFGI 0), TC (no CID/NAD)
+        ta = 0x80
+        for rate, bit in ((212, 0x11), (424, 0x22), (848, 0x44)):
+            if rate in self.bit_rates:
+                ta |= bit
+        return bytes([0x05, 0x78, ta, (self.fwi << 4), 0x02])
+
+    def _pps(self, frame: bytes) -> bytes | None:
+        """PPS request (PPSS D0|CID, PPS0 11, PPS1 DSI<<2|DRI): switch to the rate after answering."""
+        if len(frame) != 3 or frame[1] != 0x11 or self.pps == "silent":
+            return None
+        dsi, dri = (frame[2] >> 2) & 3, frame[2] & 3
+        rate = 106 << dsi
+        if dsi != dri or rate not in self.bit_rates:
+            return None  # an asymmetric or unannounced divisor: not accepted
+        if self.pps == "answer":
+            self._next_brty = f"{rate}A".encode()
+        return bytes([frame[0]])
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -147,18 +178,22 @@ class NfcUdpCard:
                 frame = bytes.fromhex(hexframe.decode("ascii"))
             except ValueError:
                 continue
-            if brty != b"106A" or not frame:
-                continue
+            if not frame or (brty != self._brty and not (brty == b"106A" and frame in (b"\x26", b"\x52"))):
+                continue  # a frame at a rate the card is not listening at is noise to it
+            self._next_brty = None
             reply = self._handle(frame)
             if reply is not None:
                 with contextlib.suppress(OSError):
                     self._sock.sendto(brty + b" " + reply.hex().encode("ascii"), addr)
+            if self._next_brty is not None:
+                self._brty = self._next_brty
 
     def _handle(self, frame: bytes) -> bytes | None:
         bcc = reduce(xor, self.uid)
         if frame in (b"\x26", b"\x52"):  # SENS_REQ / ALL_REQ: a new activation
             if self._state == "protocol":
                 self._power_off()
+            self._brty = b"106A"
             self._state = "ready"
             return b"\x04\x00"  # SENS_RES: single-size UID, bit frame anticollision
         if frame == b"\x93\x20" and self._state == "ready":
@@ -173,6 +208,9 @@ class NfcUdpCard:
             return self._ats()
         if self._state != "protocol":
             return None
+        if frame[0] & 0xF0 == 0xD0:  # PPS request (only right after the ATS, before any block)
+            return self._pps(frame) if not self._blocks_seen else None
+        self._blocks_seen = True
         return self._block(frame)
 
     def _send_block(self, pni: int) -> bytes:
@@ -247,6 +285,7 @@ class NfcUdpCard:
                 self.insert()
             return None
         self.apdu_count += 1
+        self.apdu_rates.append(self._brty.decode())
         if self.on_apdu is not None:
             self.on_apdu(apdu)
         work = _Work()

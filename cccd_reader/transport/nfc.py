@@ -5,6 +5,15 @@ driver: pcscd must not hold the device, see drivers/) and PN532 boards on a seri
 (``tty:USB0:pn532``), plus its ``udp`` driver used in tests. APDUs are sent with ``Type4Tag.transceive``:
 ``send_apdu`` refuses extended lengths because nfcpy never sets ``_extended_length_support``.
 
+Bit rate: nfcpy activates every card at 106 kbit/s and never negotiates more (it sends no PPS for
+Type A, and its ATTRIB for Type B asks for 106 kbit/s); its drivers can nevertheless frame Type A at
+higher rates once told to. So after activation this transport reads the rates the card announces in its
+ATS (TA(1)), sends the PPS request itself (ISO/IEC 14443-4 §5.3) for the highest rate both the card and
+the reader support, switches nfcpy's target to it and checks the link with an ISO-DEP presence check;
+if the card does not answer the PPS or the link fails at the new rate, the card is activated again and
+the rest of the session stays at 106 kbit/s. Which readers: see :data:`READER_BIT_RATES` and
+docs/nfc-bit-rates.md (the evidence from nfcpy's drivers).
+
 nfcpy is an optional dependency (the ``[nfc]`` extra); it is imported on first use.
 """
 
@@ -28,6 +37,17 @@ RECONNECT_TIMEOUT = 15.0
 
 DEFAULT_TARGETS = ("106A", "106B")
 """ISO 14443-4 type A and type B at 106 kbit/s: eMRTDs use one or the other."""
+
+READER_BIT_RATES: dict[str, tuple[int, ...]] = {
+    "pn533": (106, 212, 424, 848),  # nfcpy writes the PN533's 14443-4 212/424/848 analog settings (0x0D)
+    "rcs380": (106, 212, 424),  # its in_set_rf knows 212A and 424A
+    "udp": (106, 212, 424, 848),  # nfcpy's test driver: the rate is a label on each frame
+}
+"""Type A bit rates (kbit/s) this transport negotiates, by nfcpy driver module. Others (PN531, PN532,
+ACR122U, RC-S956) stay at 106 kbit/s: nfcpy configures them for higher Type A rates nowhere, and the
+ACR122U's firmware interposes on the chip's commands."""
+
+_PPS_TIMEOUT = 0.05  # seconds; a PPS response comes within the frame waiting time of the ATS
 
 
 def _nfc() -> Any:
@@ -81,6 +101,24 @@ def list_readers(paths: tuple[str, ...] = ("usb",)) -> list[dict[str, object]]:
     return out
 
 
+def _ats_bit_rates(ats: bytes) -> tuple[int, ...]:
+    """Rates (kbit/s) the card takes in both directions, from the ATS's TA(1) (ISO/IEC 14443-4 §5.2.4)."""
+    if len(ats) < 3 or not ats[1] & 0x10:  # no TA(1): 106 kbit/s only
+        return (106,)
+    ta = ats[2]
+    rates = [106]
+    for rate, ds, dr in ((212, 0x10, 0x01), (424, 0x20, 0x02), (848, 0x40, 0x04)):
+        if ta & ds and ta & dr:
+            rates.append(rate)
+    return tuple(rates)
+
+
+def _ats_frame_size(ats: bytes) -> int | None:
+    if len(ats) < 2:
+        return None
+    return (16, 24, 32, 40, 48, 64, 96, 128, 256)[min(ats[1] & 0x0F, 8)]
+
+
 class NFCTransport(CardTransport):
     """A connection to an ISO 14443-4 card through nfcpy.
 
@@ -90,9 +128,17 @@ class NFCTransport(CardTransport):
     """
 
     def __init__(self, path: str = "usb", *, timeout: float = 10.0,
-                 targets: tuple[str, ...] = DEFAULT_TARGETS, clf: Any = None) -> None:
+                 targets: tuple[str, ...] = DEFAULT_TARGETS, clf: Any = None,
+                 max_bit_rate: int = 848) -> None:
         self.path = path
         self.targets = targets
+        self.max_bit_rate = max_bit_rate
+        self.bit_rate = 106
+        """kbit/s the card and the reader use now (106 until a PPS succeeded)."""
+        self.frame_size: int | None = None
+        """The card's maximum frame size (FSC, bytes) from its ATS, when nfcpy saw one."""
+        self.bit_rate_note = ""
+        """Why the link stayed at a lower rate than the card announced (empty when it did not)."""
         self._clf = clf if clf is not None else open_frontend(path)
         self._own_clf = clf is None
         self._tag: Any = None
@@ -149,6 +195,55 @@ class NFCTransport(CardTransport):
         self._tag = tag
         self.uid = bytes(getattr(tag, "identifier", b"") or b"")
         self.ats = captured.get("ats", b"")
+        self.bit_rate = 106
+        self.frame_size = _ats_frame_size(self.ats)
+        if isinstance(tag, nfc.tag.tt4.Type4ATag):
+            self._raise_bit_rate(timeout=max(0.1, deadline - time.monotonic()))
+
+    def reader_bit_rates(self) -> tuple[int, ...]:
+        """The Type A rates this transport negotiates with the reader in use (see READER_BIT_RATES)."""
+        device = getattr(self._clf, "device", None)
+        driver = type(device).__module__.rsplit(".", 1)[-1] if device is not None else ""
+        return READER_BIT_RATES.get(driver, (106,))
+
+    def _raise_bit_rate(self, *, timeout: float) -> None:
+        """PPS to the highest rate the card (ATS TA(1)) and the reader both take; 106 kbit/s on failure."""
+        card = _ats_bit_rates(self.ats)
+        rates = [r for r in self.reader_bit_rates() if r in card and 106 < r <= self.max_bit_rate]
+        if not rates:
+            if len(card) > 1 and self.max_bit_rate > 106:
+                self.bit_rate_note = (f"the card offers up to {max(card)} kbit/s; this reader is driven "
+                                      "at 106 kbit/s")
+            return
+        rate = max(rates)
+        index = {212: 1, 424: 2, 848: 3}[rate]  # the divisor D = 2**index, the same both ways
+        pps = bytes([0xD0, 0x11, (index << 2) | index])  # PPSS (CID 0), PPS0 (PPS1 follows), DSI|DRI
+        target = self._clf.target
+        try:
+            answer = self._clf.exchange(bytearray(pps), _PPS_TIMEOUT)
+        except Exception:  # nfcpy's CommunicationError family, or the driver's own error
+            answer = None
+        if answer is None or bytes(answer) != pps[:1]:
+            # the card may or may not have switched: activate it again and stay at 106 kbit/s
+            self._fall_back(f"the card did not accept {rate} kbit/s (PPS)", timeout)
+            return
+        target.brty = f"{rate}A"
+        try:
+            alive = bool(self._tag.is_present)  # an ISO-DEP presence check at the new rate
+        except Exception:
+            alive = False
+        if not alive:
+            self._fall_back(f"the link failed at {rate} kbit/s", timeout)
+            return
+        self.bit_rate = rate
+        self.bit_rate_note = ""
+
+    def _fall_back(self, why: str, timeout: float) -> None:
+        """Activate the card again at 106 kbit/s; later re-activations (after a tag loss) stay there."""
+        self.max_bit_rate = 106
+        self._tag = None
+        self._connect(timeout)
+        self.bit_rate_note = f"{why}; reading at 106 kbit/s"
 
     def _activate(self, deadline: float) -> Any:
         nfc = _nfc()
@@ -228,4 +323,4 @@ class NFCTransport(CardTransport):
         self._clf = None
 
     def __repr__(self) -> str:
-        return f"NFCTransport(path={self.path!r})"
+        return f"NFCTransport(path={self.path!r}, bit_rate={self.bit_rate})"

@@ -251,6 +251,37 @@ class PCSCTransport(CardTransport):
         self._events = self._event_count()
         self.closed = False
 
+    _LINK_ATTRIBUTES = (
+        ("current_d", "SCARD_ATTR_CURRENT_D"), ("current_f", "SCARD_ATTR_CURRENT_F"),
+        ("current_clock_khz", "SCARD_ATTR_CURRENT_CLK"), ("max_data_rate_bps", "SCARD_ATTR_MAX_DATA_RATE"),
+        ("ifsc", "SCARD_ATTR_CURRENT_IFSC"), ("ifsd", "SCARD_ATTR_CURRENT_IFSD"),
+        ("max_input", "SCARD_ATTR_MAXINPUT"),
+    )
+
+    def link_parameters(self) -> dict[str, int]:
+        """What the reader reports about the link it negotiated (PC/SC part 3 attributes), by name.
+
+        Only the attributes the driver answers are present: the rate divisor ``current_d`` and
+        ``current_f``, ``max_data_rate_bps``, the frame sizes ``ifsc`` / ``ifsd``, ``max_input`` (the
+        largest APDU it takes). Many contactless drivers answer none of the rate attributes (the
+        ISO/IEC 14443 bit rate stays inside the reader); an empty dict then says "not exposed".
+        """
+        scard = _scard()
+        out: dict[str, int] = {}
+        if self._hcard is None:
+            return out
+        for key, name in self._LINK_ATTRIBUTES:
+            attribute = getattr(scard, name, None)
+            if attribute is None:
+                continue
+            try:
+                hresult, value = scard.SCardGetAttrib(self._hcard, attribute)
+            except Exception:  # the binding refuses an attribute it does not know: not exposed
+                hresult, value = None, None
+            if hresult == scard.SCARD_S_SUCCESS and value and len(value) <= 8:
+                out[key] = int.from_bytes(bytes(value), "little")
+        return out
+
     def _event_count(self) -> int | None:
         """pcsc-lite counts card insertions in the high 16 bits of a reader's event state; a change
         means the card was taken away and put back (or replaced)."""
