@@ -69,6 +69,12 @@ def test_cli_refuses_a_network_address_without_allow_remote() -> None:
     assert "--allow-remote" in result.output
 
 
+def test_cli_refuses_two_reader_sources() -> None:
+    result = CliRunner().invoke(main, ["serve", "--emulator", "an", "--nfc", "usb"])
+    assert result.exit_code == 2
+    assert "choose one of" in result.output
+
+
 def test_cli_refuses_wildcard_origin_and_short_token(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--emulator", "an", "--origin", "*"])
     assert result.exit_code == 2

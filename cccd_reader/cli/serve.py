@@ -43,6 +43,8 @@ Examples:
               help="Require the token in FILE on every /v1 request (or set CCCD_SERVE_TOKEN).")
 @click.option("--no-demo", is_flag=True, help="Do not serve the demo page.")
 @click.option("--reader", metavar="NAME", help="Only this PC/SC reader (name, part of it, or index).")
+@click.option("--nfc", metavar="PATH", help="Use one nfcpy device instead of PC/SC: usb, usb:BUS:DEV, "
+              "tty:USB0:pn532, udp:HOST:PORT.")
 @click.option("--emulator", metavar="CARD", is_flag=False, flag_value="default", default=None,
               help="Serve a built-in sample card through the in-process virtual chip instead of PC/SC.")
 @click.option("--wait", type=float, default=10.0, show_default=True, metavar="SECONDS",
@@ -57,11 +59,19 @@ Examples:
               show_default=True, help="Service log level (the log never holds personal data).")
 @handle_errors
 def command(origins: tuple[str, ...], port: int, hosts: tuple[str, ...], allow_remote: bool,
-            token_file: Path | None, no_demo: bool, reader: str | None, emulator: str | None, wait: float,
-            trust: tuple[str, ...], files_: str | None, access: str, log_level: str) -> None:
+            token_file: Path | None, no_demo: bool, reader: str | None, nfc: str | None,
+            emulator: str | None, wait: float, trust: tuple[str, ...], files_: str | None, access: str,
+            log_level: str) -> None:
     """Serve the card reader to web pages on this computer (HTTP + WebSocket on 127.0.0.1)."""
     try:
-        from cccd_reader.serve import OriginPolicy, PCSCReaders, ReaderBackend, ReadService, emulator_backend
+        from cccd_reader.serve import (
+            NFCReaders,
+            OriginPolicy,
+            PCSCReaders,
+            ReaderBackend,
+            ReadService,
+            emulator_backend,
+        )
         from cccd_reader.serve.app import ServeSettings, create_app
         from cccd_reader.serve.security import is_loopback_bind
         from cccd_reader.serve.server import DEFAULT_HOSTS, bind_sockets, run
@@ -75,8 +85,8 @@ def command(origins: tuple[str, ...], port: int, hosts: tuple[str, ...], allow_r
         raise InputError(f"{', '.join(remote)} is reachable from other machines: add --allow-remote if "
                          "that is really wanted")
     token = _token(token_file)
-    if emulator is not None and reader is not None:
-        raise InputError("choose one of --reader and --emulator")
+    if sum(x is not None for x in (reader, nfc, emulator)) > 1:
+        raise InputError("choose one of --reader, --nfc and --emulator")
     trust_store = load_trust(trust)  # --trust, else the user's trust store, as `cccd-read read` does
     if emulator is not None:
         backend: ReaderBackend = emulator_backend(emulator)
@@ -85,6 +95,8 @@ def command(origins: tuple[str, ...], port: int, hosts: tuple[str, ...], allow_r
             from cccd_reader.verify import TrustStore
 
             trust_store = TrustStore.from_paths(sample_trust_anchor())
+    elif nfc is not None:
+        backend = NFCReaders(nfc)
     else:
         backend = PCSCReaders(reader)
     files = [f.strip() for f in files_.split(",") if f.strip()] if files_ else None

@@ -10,7 +10,15 @@ The web stack (Starlette + uvicorn) is the optional ``serve`` extra: ``pip insta
 
 from __future__ import annotations
 
-from .readers import PCSCReaders, ReaderBackend, ReaderState, VirtualReader, VirtualReaders, emulator_backend
+from .readers import (
+    NFCReaders,
+    PCSCReaders,
+    ReaderBackend,
+    ReaderState,
+    VirtualReader,
+    VirtualReaders,
+    emulator_backend,
+)
 from .security import OriginPolicy, RefusalLimiter, is_loopback_bind, is_loopback_host
 from .service import PROTOCOL_VERSION, STEPS, EventHub, ReadRequest, ReadService, ServeError
 
@@ -18,6 +26,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "STEPS",
     "EventHub",
+    "NFCReaders",
     "OriginPolicy",
     "PCSCReaders",
     "ReadRequest",

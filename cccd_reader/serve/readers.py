@@ -76,6 +76,34 @@ class PCSCReaders:
         return PCSCTransport(name, timeout=wait, exclusive=self.exclusive)
 
 
+# --- nfcpy ------------------------------------------------------------------------------------------------
+
+
+class NFCReaders:
+    """One nfcpy device (``usb``, ``tty:USB0:pn532``, ``udp:host:port``).
+
+    nfcpy needs the device for itself, so nobody looks for a card between reads: the reader is always
+    listed, ``card_present`` stays false, no card events are published, and a read waits for the card
+    (``wait``). The per-card count of refused keys therefore runs per reader here: it is not reset by
+    lifting the card, only by time."""
+
+    kind = "nfc"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.name = f"nfc:{path}"
+
+    def list(self) -> list[ReaderState]:
+        return [ReaderState(self.name, "nfc", False)]
+
+    def open(self, name: str, wait: float) -> Link:
+        from cccd_reader.transport.open import open_transport
+
+        if name != self.name:
+            raise ReaderNotFoundError("no reader by that name")
+        return open_transport(nfc=self.path, wait=wait)
+
+
 # --- in-process virtual chips -------------------------------------------------------------------------------
 
 
