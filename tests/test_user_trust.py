@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -269,6 +270,22 @@ def test_list_show_remove_and_master_lists_and_crls(tmp_path: Path) -> None:
     assert bad.returncode == 2
 
 
+def test_a_damaged_file_in_the_store_is_reported_and_removable(tmp_path: Path) -> None:
+    store = UserTrustStore(tmp_path / "trust")
+    (added,) = store.add(inspect_trust_data(EID_CSCA.read_bytes()))
+    bad = tmp_path / "trust" / "csca-0000000000000000.der"
+    bad.write_bytes(b"\x30\x03\x02\x01\x00")
+    assert [i.fingerprint for i in store.items()] == [added.fingerprint]
+    assert [p for p, _why in store.problems()] == [bad]
+    loaded = store.load()  # the good anchor still serves reads
+    assert loaded is not None and len(loaded) == 1
+    assert loaded.source_of(loaded.certificates[0]) == str(added.path)
+    listing = cli("trust", "list", data_dir=tmp_path)
+    assert listing.returncode == 0 and "unreadable: csca-0000000000000000.der" in listing.stderr
+    assert cli("trust", "remove", bad.name, data_dir=tmp_path).returncode == 0
+    assert not bad.exists() and store.problems() == []
+
+
 def test_read_command_uses_the_user_store_when_no_trust_is_given(tmp_path: Path) -> None:
     """`read --emulator` trusts the sample PKI only while the user's store is empty."""
     data = tmp_path / "d"
@@ -417,3 +434,33 @@ def test_a_read_of_the_virtual_chip_opens_no_internet_socket(no_internet: list[A
     untrusted = read(eid_card("mai"), trust=None)  # the unknown-issuer path names URLs, never opens them
     assert untrusted.security.passive_detail.trust_message
     assert no_internet == []
+
+
+def test_fetch_follows_http_redirects_only() -> None:
+    from cccd_reader.verify.fetch import _download
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            target = {"/to-ftp": "ftp://127.0.0.1/csca.crt", "/moved": "/csca.crt"}.get(self.path)
+            if target:
+                self.send_response(302)
+                self.send_header("Location", target)
+                self.end_headers()
+            else:
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(der(EID_CSCA))
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert _download(base + "/moved", 5) == der(EID_CSCA)
+        with pytest.raises(urllib.error.URLError, match="refused a redirect to ftp"):
+            _download(base + "/to-ftp", 5)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -111,11 +111,15 @@ def list_(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps([{"id": i.id, "kind": i.kind, "name": i.name, "fingerprint": i.fingerprint_text,
                                 "file": str(i.path)} for i in items], ensure_ascii=False, indent=2))
         return
-    if not items:
+    problems = store.problems()
+    if not items and not problems:
         click.echo(f"the trust store is empty ({store.folder}); add a CSCA with `cccd-read trust add FILE`")
         return
     for i in items:
         click.echo(f"{i.id}  {i.kind:<11}  {i.name}")
+    for path, why in problems:
+        click.echo(f"unreadable: {path.name} ({why}); remove it with `cccd-read trust remove {path.name}`",
+                   err=True)
 
 
 @command.command("show")

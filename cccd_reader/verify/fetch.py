@@ -18,6 +18,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from asn1crypto import pem
 
@@ -59,10 +60,21 @@ def _candidates(urls: tuple[str, ...]) -> list[str]:
     return out
 
 
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect (an http address moving to https is common) only to another http(s) URL."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> Any:
+        if urllib.parse.urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            raise urllib.error.URLError(f"refused a redirect to {urllib.parse.urlsplit(newurl).scheme}:")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def _download(url: str, timeout: float) -> bytes:
-    # only http(s) URLs reach here (_candidates filters the schemes)
+    # only http(s) URLs reach here (_candidates filters the schemes; redirects are held to the same)
     request = urllib.request.Request(url, headers={"User-Agent": "cccd-reader trust fetch"})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+    opener = urllib.request.build_opener(_HttpOnlyRedirects)
+    with opener.open(request, timeout=timeout) as response:
         data: bytes = response.read(MAX_DOWNLOAD + 1)
     if len(data) > MAX_DOWNLOAD:
         raise TrustStoreError(f"more than {MAX_DOWNLOAD} bytes")

@@ -166,10 +166,19 @@ class UserTrustStore:
         return f"UserTrustStore({str(self.folder)!r})"
 
     def items(self) -> list[TrustItem]:
-        """What the store holds. A file that no longer loads is a TrustStoreError naming it."""
+        """What the store holds (files that no longer load are left out: see :meth:`problems`)."""
+        return self._scan()[0]
+
+    def problems(self) -> list[tuple[Path, str]]:
+        """Files in the store that no longer load (changed on disk), with the reason; ``remove`` takes
+        their file name."""
+        return self._scan()[1]
+
+    def _scan(self) -> tuple[list[TrustItem], list[tuple[Path, str]]]:
         if not self.folder.is_dir():
-            return []
+            return [], []
         out: list[TrustItem] = []
+        bad: list[tuple[Path, str]] = []
         for path in sorted(self.folder.iterdir()):
             kind = next((k for k, (prefix, ext) in _PREFIX.items()
                          if path.name.startswith(prefix + "-") and path.suffix == ext), None)
@@ -177,20 +186,21 @@ class UserTrustStore:
                 continue
             try:
                 data = path.read_bytes()
-            except OSError as exc:
-                raise TrustStoreError(f"cannot read {path}: {exc.strerror}") from None
-            try:
                 if kind == CERTIFICATE:
                     item = _certificate_item(data)
                 elif kind == CRL:
                     item = _crl_item(data)
                 else:
                     item = _master_list_item(data, str(path))
+            except OSError as exc:
+                bad.append((path, f"cannot read it: {exc.strerror}"))
+                continue
             except TrustStoreError as exc:
-                raise TrustStoreError(f"{path}: {exc}") from None
+                bad.append((path, str(exc)))
+                continue
             out.append(TrustItem(item.kind, item.name, item.fingerprint, item.data, path, item.certificate,
                                  item.crl, item.master_list))
-        return out
+        return out, bad
 
     def add(self, items: list[TrustItem]) -> list[TrustItem]:
         """Store items (from :func:`inspect_trust_data`); an item already present is kept as it is."""
@@ -216,6 +226,9 @@ class UserTrustStore:
         digits = text.replace(":", "").lower()
         items = self.items()
         matches = [i for i in items if i.path is not None and i.path.name == text]
+        broken = next((path for path, _why in self.problems() if path.name == text), None)
+        if not matches and broken is not None:
+            return TrustItem("unreadable file", text, b"", b"", broken)
         if not matches:
             if len(digits) < 8 or any(c not in "0123456789abcdef" for c in digits):
                 raise InputError("give at least 8 hex digits of the fingerprint (see `cccd-read trust list`)")
@@ -236,10 +249,19 @@ class UserTrustStore:
         return item
 
     def load(self) -> TrustStore | None:
-        """The stored items as a :class:`TrustStore`, or ``None`` when the store is empty."""
-        if not self.items():
+        """The stored items as a :class:`TrustStore`, or ``None`` when the store is empty.
+
+        Built from the items that load, so one damaged file (reported by ``cccd-read trust list``)
+        does not stop every read.
+        """
+        items = self.items()
+        if not items:
             return None
-        return TrustStore.from_paths(self.folder)
+        store = TrustStore()
+        for item in items:
+            assert item.path is not None
+            store.add_path(item.path)  # checked by items(); the path becomes the anchor's source
+        return store
 
 
 def read_trust_file(path: str | os.PathLike[str]) -> list[TrustItem]:
