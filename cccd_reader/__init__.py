@@ -59,6 +59,7 @@ _LAZY: dict[str, str] = {
     "ReadSecurity": "cccd_reader.read",
     "ReadStats": "cccd_reader.read",
     "ProgressEvent": "cccd_reader.read",
+    "Verdict": "cccd_reader.read",
     # passive authentication
     "SOD": "cccd_reader.lds.sod",
     "verify_passive": "cccd_reader.verify.passive",

@@ -21,7 +21,10 @@ Anything else escaping the read (a non-library exception) is a bug and is raised
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import functools
+import multiprocessing as mp
+import os
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -180,9 +183,28 @@ def run_faulted(clean: Clean, faults: Sequence[Fault]) -> Outcome:
                    view["verdict"])
 
 
-def single_fault_matrix(clean: Clean, kinds: Sequence[str] = KINDS) -> dict[str, list[Outcome]]:
+def _run_one(args: tuple[Clean, tuple[Fault, ...]]) -> Outcome:
+    clean, faults = args
+    return run_faulted(clean, faults)
+
+
+def run_many(clean: Clean, scripts: Sequence[Sequence[Fault]], workers: int | None = None) -> list[Outcome]:
+    """Run many faulted reads, in worker processes when there are several cores (each read is
+    independent: its own virtual chip, its own seeded randomness), in order."""
+    jobs = [(clean, tuple(script)) for script in scripts]
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    if workers <= 1 or len(jobs) < 8 or "fork" not in mp.get_all_start_methods():
+        return [_run_one(job) for job in jobs]
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool:
+        return list(pool.map(_run_one, jobs, chunksize=8))
+
+
+def single_fault_matrix(clean: Clean, kinds: Sequence[str] = KINDS,
+                        workers: int | None = None) -> dict[str, list[Outcome]]:
     """One fault of each kind at every APDU index of the clean read."""
-    return {kind: [run_faulted(clean, [Fault(kind, i)]) for i in range(clean.apdus)] for kind in kinds}
+    scripts = [[Fault(kind, i)] for kind in kinds for i in range(clean.apdus)]
+    outcomes = run_many(clean, scripts, workers)
+    return {kind: outcomes[k * clean.apdus:(k + 1) * clean.apdus] for k, kind in enumerate(kinds)}
 
 
 def two_fault_sample(clean: Clean, count: int, seed: str) -> list[tuple[Fault, Fault]]:

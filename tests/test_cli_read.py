@@ -262,13 +262,13 @@ def test_debug_gives_details_without_personal_data():
 
 
 def test_failed_read_still_prints_and_saves_what_was_read(tmp_path, monkeypatch):
-    # the link always fails during Active Authentication (even after the card comes back): the read
-    # stops at active_auth, with the identity and the portrait already read
-    from cccd_reader.errors import CardRemovedError
+    # the reader goes away during Active Authentication (a tag loss would be retried and end in an
+    # "incomplete" verdict): the read stops at active_auth, with the identity and the portrait already read
+    from cccd_reader.errors import ReaderNotFoundError
     from cccd_reader.protocols import active_auth
 
     def broken(*args, **kwargs):
-        raise CardRemovedError("gone for good")
+        raise ReaderNotFoundError("the reader was unplugged")
 
     monkeypatch.setattr(active_auth, "perform_active_auth", broken)
     face = tmp_path / "face.jpg"
@@ -277,4 +277,4 @@ def test_failed_read_still_prints_and_saves_what_was_read(tmp_path, monkeypatch)
     assert data["complete"] is False and data["failed_step"] == "active_auth"
     assert data["identity"]["id_number"] == parse_qr_payload(sample_qr_payload("an")).id_number
     assert face.exists()
-    assert result.exit_code == 6  # card removed
+    assert result.exit_code == 3  # no reader

@@ -313,7 +313,10 @@ def test_genuine_sample_and_a_clone_with_copied_files():
     clone.files = load_sample("an").files
     rec = read_card(clone, qr, trust=trust, random_bytes=SeededRandom("t"))
     assert rec.security.passive_auth == "passed"  # the copied data is genuine...
-    assert rec.security.chip_auth == "failed"  # ...but the chip cannot prove it holds the keys
+    # ...but the chip cannot prove it holds the keys. Its answers under the CA session keys never verify:
+    # that alone is what a link glitch looks like too, so CA could not complete (retried, never passed)...
+    assert rec.security.chip_auth == "incomplete"
+    # ...while its AA signature arrives intact under secure messaging and is wrong: proof
     assert rec.security.active_auth == "failed"
     assert not rec.security.genuine and rec.security.verdict == "not-genuine"
     assert rec.files["DG13"] == load_sample("an").image.data_groups[13]

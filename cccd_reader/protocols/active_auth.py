@@ -195,12 +195,13 @@ def verify_active_auth(dg15: DG15 | PublicKeyInfo | bytes, challenge: bytes, sig
 # --- terminal -------------------------------------------------------------------------------------------
 
 
-def _internal_authenticate(transport: Transport, challenge: bytes, le: int) -> ResponseAPDU:
+def _internal_authenticate(transport: Transport, challenge: bytes, le: int) -> tuple[ResponseAPDU, bool]:
+    """The answer, and whether it came bare (a 6700 / 6Cxx without secure messaging: proves nothing)."""
     try:
         return ResponseAPDU.decode(transport.transmit(CommandAPDU(0x00, 0x88, 0x00, 0x00, challenge,
-                                                                  le=le).encode()))
+                                                                  le=le).encode())), False
     except WrongLength as exc:  # a naked 6700 / 6Cxx surfaced by the secure-messaging layer
-        return ResponseAPDU(b"", exc.sw if exc.sw is not None else 0x6700)
+        return ResponseAPDU(b"", exc.sw if exc.sw is not None else 0x6700), True
     except ParseError:
         raise TransientError("Active Authentication could not complete: the answer has no status word",
                              step="active_auth") from None
@@ -225,10 +226,11 @@ def perform_active_auth(
     tried: list[int] = []
     le = first
     resp = ResponseAPDU(b"", 0x6700)
+    bare = False
     try:
         for _ in range(3):
             tried.append(le)
-            resp = _internal_authenticate(transport, challenge, le)
+            resp, bare = _internal_authenticate(transport, challenge, le)
             if resp.sw == 0x9000 and resp.data:
                 break
             if resp.sw >> 8 == 0x6C and (resp.sw & 0xFF or 256) not in tried:
@@ -246,6 +248,10 @@ def perform_active_auth(
     except CardError as exc:  # a bare error SW surfaced by the secure-messaging layer: not protected
         raise TransientError(f"Active Authentication could not complete: the chip answered INTERNAL "
                              f"AUTHENTICATE without secure messaging ({exc})", step="active_auth") from exc
+    if bare and resp.sw != 0x9000:
+        raise TransientError(f"Active Authentication could not complete: the chip answered INTERNAL "
+                             f"AUTHENTICATE with a bare SW {resp.sw:04X} (Le tried: {tried})",
+                             step="active_auth")
     if resp.sw != 0x9000 or not resp.data:
         what = "an empty answer" if resp.sw == 0x9000 else f"SW {resp.sw:04X}"
         raise ActiveAuthenticationError(f"Active Authentication: the chip gave {what} to INTERNAL "

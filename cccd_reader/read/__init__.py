@@ -24,8 +24,9 @@ its offset; every data group read across a recovery must match its hash in EF.SO
 Keys. ``key`` is one access key, a list tried in order, or a ``QRData`` (its ``keys_from_qr`` order: CAN
 first, then MRZ keys); at most :data:`MAX_KEY_ATTEMPTS` refused keys are tried per read.
 
-Verdict. ``security.genuine`` is true only when passive authentication passed AND Chip Authentication or
-Active Authentication passed.
+Verdict. ``security.verdict`` (a :class:`Verdict`) is decided in one place from the evidence the steps
+record, and ``security.genuine`` is exactly ``verdict == Verdict.GENUINE``. Only proof of forgery gives
+``not-genuine``; a step or a listed file that could not complete after the retries gives ``incomplete``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from cccd_reader.read.link import card_atr
 from cccd_reader.read.pipeline import STEPS, read_card
 from cccd_reader.read.records import (
     FAILED,
+    INCOMPLETE,
     NOT_RUN,
     NOT_SUPPORTED,
     PASSED,
@@ -50,12 +52,14 @@ from cccd_reader.read.records import (
     ReadSecurity,
     ReadStats,
     StepStats,
+    Verdict,
 )
 from cccd_reader.read.recovery import MAX_RECOVERIES, RECOVERY_TIMEOUT
 from cccd_reader.read.steps.access import MAX_KEY_ATTEMPTS
 
 __all__ = [
     "FAILED",
+    "INCOMPLETE",
     "MAX_KEY_ATTEMPTS",
     "MAX_RECOVERIES",
     "NOT_ON_CHIP",
@@ -74,6 +78,7 @@ __all__ = [
     "ReadSecurity",
     "ReadStats",
     "StepStats",
+    "Verdict",
     "card_atr",
     "compare_qr_with_chip",
     "read_card",

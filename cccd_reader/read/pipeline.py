@@ -17,7 +17,7 @@ from cccd_reader.errors import CCCDError, InputError, ReadError, ReadLinkError, 
 from cccd_reader.read.inputs import keys_and_qr, normalise_files
 from cccd_reader.read.records import CardRecord, ProgressCallback
 from cccd_reader.read.recovery import RECOVERY_TIMEOUT, Recovery
-from cccd_reader.read.state import Options, PipelineState
+from cccd_reader.read.state import Access, Options, PipelineState
 from cccd_reader.read.steps import access as access_step
 from cccd_reader.read.steps import authenticity, files, identity, probe
 from cccd_reader.transport.base import RandomBytes, Transport
@@ -42,7 +42,12 @@ class Pipeline:
 
     def __init__(self, state: PipelineState) -> None:
         self.state = state
-        self.recovery = Recovery(state, lambda access: access_step.authenticate_with(state, access))
+        self.recovery = Recovery(state, self.reopen)
+
+    def reopen(self, access: Access) -> None:
+        """Open the card again the way that worked: PACE/BAC, then CA again if it had passed."""
+        access_step.authenticate_with(self.state, access)
+        authenticity.redo_chip_auth(self.state)
 
     def run_step(self, name: str, fn: Step) -> None:
         st = self.state

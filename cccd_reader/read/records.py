@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from cccd_reader.model import to_jsonable
@@ -73,11 +74,35 @@ class ReadStats:
 
 
 PASSED = "passed"
-FAILED = "failed"
+FAILED = "failed"  # proof of forgery: an answer intact under secure messaging yet wrong, a bad hash...
 NOT_SUPPORTED = "not_supported"  # the card does not offer it (no DG14 / DG15)
 NOT_RUN = "not_run"  # the read stopped before the step, or it was skipped
 UNKNOWN = "unknown"  # could not be judged (e.g. passive authentication could not run)
 UNTRUSTED = "passed_untrusted"  # hashes and signature fine, but the signer does not chain to a trusted CSCA
+INCOMPLETE = "incomplete"  # could not complete after the retries (link errors): nothing was proven
+
+
+class Verdict(StrEnum):
+    """The one answer to "is this card genuine?", decided in :attr:`ReadSecurity.verdict` from evidence.
+
+    A ``StrEnum``: each member equals its string (``Verdict.GENUINE == "genuine"``), as before.
+    """
+
+    GENUINE = "genuine"
+    """Passive authentication passed (the SOD chains to a trusted CSCA, every data group the SOD lists
+    was read and matches its hash), Chip or Active Authentication passed, nothing failed, nothing was
+    left incomplete, and the printed QR (when given) agrees with the chip."""
+    NOT_GENUINE = "not-genuine"
+    """Proof of forgery: a hash mismatch, a bad SOD signature or chain, or a CA/AA/CAM answer intact under
+    secure messaging yet wrong."""
+    MISMATCH = "mismatch"
+    """The chip's data verifies, but the printed QR disagrees with it (another person's card or QR)."""
+    INCOMPLETE = "incomplete"
+    """A step or a listed file could not be completed after the retries (link errors, MAC failures,
+    unexpected status words, tag loss). Nothing was proven wrong; read the card again."""
+    UNVERIFIED = "unverified"
+    """Nothing failed and nothing is missing, but not everything "genuine" needs could be checked: no
+    trust anchor given (or the signer does not chain to one), or the card offers neither CA nor AA."""
 
 
 @dataclass
@@ -126,31 +151,51 @@ class ReadSecurity:
     qr_not_compared: list[str] = field(default_factory=list)  # QR fields the chip did not provide
     qr_notes: list[QRNote] = field(default_factory=list)  # information, not mismatches
     details: dict[str, str] = field(default_factory=dict)
+    incomplete: list[str] = field(default_factory=list)  # "step: what could not be completed, and why"
+    unread_expected: list[str] = field(default_factory=list)  # listed but not readable by design (EAC DG3/4)
+
+    @property
+    def verdict(self) -> Verdict:
+        """The one verdict, decided here and nowhere else, from the evidence the steps recorded.
+
+        Only proof gives ``not-genuine``; a step that could not complete gives ``incomplete``; ``genuine``
+        needs passive authentication passed, every listed data group read (except those needing Extended
+        Access Control), Chip or Active Authentication passed, and nothing failed or left incomplete.
+        """
+        checks = (self.chip_auth, self.active_auth, self.passive_auth)
+        if FAILED in checks or self.hashes_ok is False:
+            return Verdict.NOT_GENUINE
+        if self.qr_mismatches:
+            return Verdict.MISMATCH
+        if self.incomplete or INCOMPLETE in checks:
+            return Verdict.INCOMPLETE
+        if self.passive_auth == PASSED and PASSED in (self.chip_auth, self.active_auth):
+            return Verdict.GENUINE
+        return Verdict.UNVERIFIED
 
     @property
     def genuine(self) -> bool:
-        """Passive authentication passed AND Chip or Active Authentication passed."""
-        return self.passive_auth == PASSED and PASSED in (self.chip_auth, self.active_auth)
+        """Exactly ``verdict == Verdict.GENUINE``: one answer to one question."""
+        return self.verdict is Verdict.GENUINE
 
     @property
     def qr_matches(self) -> bool | None:
         return None if not self.qr_checked else not self.qr_mismatches
 
-    @property
-    def verdict(self) -> str:
-        """One word for people: ``genuine``, ``not-genuine`` (a check failed), ``mismatch`` (QR vs chip)
-        or ``unverified`` (nothing failed, but not everything needed for "genuine" could be checked)."""
-        if FAILED in (self.chip_auth, self.active_auth, self.passive_auth) or self.hashes_ok is False:
-            return "not-genuine"
-        if self.qr_mismatches:
-            return "mismatch"
-        return "genuine" if self.genuine else "unverified"
+    def could_not_complete(self, step: str, what: str) -> None:
+        """Record that ``step`` could not complete ``what`` after the retries (the verdict cannot be
+        ``genuine``; it is not proof of anything)."""
+        note = f"{step}: {what}"
+        if note not in self.incomplete:
+            self.incomplete.append(note)
 
     def to_dict(self) -> dict[str, Any]:
         passive = self.passive_detail
         return {
-            "verdict": self.verdict,
+            "verdict": self.verdict.value,
             "genuine": self.genuine,
+            "incomplete": list(self.incomplete),
+            "unread_expected": list(self.unread_expected),
             "access": {"protocol": self.access_protocol, "key": self.access_key,
                        "detail": self.access_detail, "keys_tried": self.keys_tried},
             "chip_authentication": self.chip_auth,

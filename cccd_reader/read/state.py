@@ -68,6 +68,7 @@ class PipelineState:
     reader: FileReader | None = None  # the file reader of the application session
     pace_result: PACEResult | None = None
     resumed: set[str] = field(default_factory=set)  # files read across a tag loss
+    chip_auth_dg14: Any = None  # DG14 (decoded) once Chip Authentication passed: redone after a recovery
 
     @classmethod
     def start(cls, transport: Transport, options: Options, *, recovery_timeout: float,

@@ -12,15 +12,17 @@ from typing import TYPE_CHECKING
 
 from cccd_reader.errors import (
     AccessDenied,
+    CardRemovedError,
     CCCDError,
     ConditionsNotSatisfied,
     FileNotFoundOnCard,
+    InputError,
     InstructionNotSupported,
     PasswordTypeNotSupported,
     UnsupportedProtocol,
     WrongParameters,
 )
-from cccd_reader.read.recovery import Recovery
+from cccd_reader.read.recovery import MAX_ATTEMPTS, Recovery
 from cccd_reader.read.state import Access, PipelineState
 
 if TYPE_CHECKING:
@@ -85,7 +87,7 @@ def try_key(st: PipelineState, recovery: Recovery, key: AccessKey) -> Access:
             sec.keys_tried += 1
             st.record.stats.key_attempts += 1
             try:
-                recovery.guarded_auth(access)
+                open_card(st, recovery, access)
                 return access
             except AccessDenied:
                 raise
@@ -109,8 +111,35 @@ def try_key(st: PipelineState, recovery: Recovery, key: AccessKey) -> Access:
     access = Access("BAC", key, None)
     sec.keys_tried += 1
     st.record.stats.key_attempts += 1
-    recovery.guarded_auth(access)
+    open_card(st, recovery, access)
     return access
+
+
+_REFUSED_PARAMETERS = (UnsupportedProtocol, WrongParameters, InstructionNotSupported, ConditionsNotSatisfied,
+                       FileNotFoundOnCard)
+
+
+def open_card(st: PipelineState, recovery: Recovery, access: Access) -> None:
+    """One access attempt under the recovery policy: a failure that is not the card refusing the key (a
+    damaged or bare answer, an answer without status word, a broken first SELECT under secure messaging)
+    is tried again with the same key and parameters, :data:`MAX_ATTEMPTS` times at most. Parameters the
+    card refuses are retried only when they came from its own EF.CardAccess (then a refusal is
+    unexpected); the guessed profiles of a card without one move on at the first refusal."""
+    attempts = 0
+    while True:
+        try:
+            recovery.guarded_auth(access)
+            return
+        except (AccessDenied, PasswordTypeNotSupported, InputError, CardRemovedError):
+            raise
+        except CCCDError as exc:
+            attempts += 1
+            guessed = st.card_access_raw is None or access.protocol != "PACE"
+            if attempts >= MAX_ATTEMPTS or (isinstance(exc, _REFUSED_PARAMETERS) and guessed):
+                raise
+            st.record.stats.recoveries += 1
+            st.link.current.retries += 1
+            st.emit("access", "retry", message="the card's answer could not be used: opening it again")
 
 
 def authenticate_with(st: PipelineState, access: Access) -> None:

@@ -1,8 +1,9 @@
 """Steps ``chip_auth``, ``active_auth`` and ``passive_auth``: is the chip genuine and its data unaltered.
 
-``security.genuine`` is true only when passive authentication passed (the SOD signature chains to a
-trusted CSCA and every file read matches its hash) AND Chip Authentication or Active Authentication
-passed (the chip holds the private key whose public key the SOD vouches for, so it is not a copy).
+Each check records evidence for the one verdict (``records.ReadSecurity.verdict``): ``passed``, ``failed``
+only on proof (an answer intact under secure messaging yet wrong), ``incomplete`` when the recovery policy
+could not get an answer it could judge. Chip or Active Authentication passing shows the chip holds the
+private key whose public key the SOD vouches for, so it is not a copy.
 An EF.SOD read across a recovery must carry a valid signature; otherwise the read fails with
 ``ReadError`` and the bytes are dropped from the partial record rather than returned.
 """
@@ -19,13 +20,20 @@ from cccd_reader.errors import (
     InputError,
     ParseError,
     ReadError,
-    SecureMessagingError,
     TransportError,
     UnsupportedProtocol,
     VerificationError,
 )
-from cccd_reader.read.records import FAILED, NOT_RUN, NOT_SUPPORTED, PASSED, UNKNOWN, UNTRUSTED
-from cccd_reader.read.recovery import Recovery
+from cccd_reader.read.records import (
+    FAILED,
+    INCOMPLETE,
+    NOT_RUN,
+    NOT_SUPPORTED,
+    PASSED,
+    UNKNOWN,
+    UNTRUSTED,
+)
+from cccd_reader.read.recovery import Recovery, StepIncomplete
 from cccd_reader.read.state import PipelineState
 
 
@@ -68,23 +76,39 @@ def chip_auth(st: PipelineState, recovery: Recovery) -> None:
         return
     dg14_raw = st.record.files["DG14"]  # present: security_file decoded it
     try:
-        outcome = recovery.guarded("chip_auth", lambda: run_chip_auth(st, dg14, dg14_raw))
+        outcome = recovery.guarded("chip_auth", lambda: run_chip_auth(st, dg14, dg14_raw),
+                                   what="Chip Authentication", retry_on=(CardError,), reopen=True)
     except UnsupportedProtocol as exc:
         sec.chip_auth = NOT_SUPPORTED
         sec.details["chip_authentication"] = str(exc)
         return
-    except (ChipAuthenticationError, CardError) as exc:
+    except StepIncomplete as exc:
+        # damaged answers, bare status words or MAC failures every time: nothing proven either way
+        sec.chip_auth = INCOMPLETE
+        sec.details["chip_authentication"] = str(exc)
+        sec.could_not_complete("chip_auth", "Chip Authentication could not complete "
+                                            f"({exc.__cause__ or exc})")
+        recovery.guarded("chip_auth", lambda: reauth_quiet(st, recovery), what="opening the card again")
+        return
+    except ChipAuthenticationError as exc:  # proof: an answer intact under secure messaging yet wrong
         outcome = (False, str(exc))
     passed, detail = outcome
     sec.chip_auth = PASSED if passed else FAILED
     if detail:
         sec.details["chip_authentication"] = detail
-    if not passed:
+    if passed:
+        st.chip_auth_dg14 = dg14  # a recovery from now on runs CA again (see redo_chip_auth)
+    else:
         # the chip dropped the session after the failed attempt: authenticate again for what follows
-        recovery.guarded("chip_auth", lambda: reauth_quiet(st, recovery))
+        recovery.guarded("chip_auth", lambda: reauth_quiet(st, recovery), what="opening the card again")
 
 
 def run_chip_auth(st: PipelineState, dg14: Any, dg14_raw: bytes) -> tuple[bool, str | None]:
+    """CA, then DG14 read again under the new session keys: the first answer a clone cannot give.
+
+    A damaged answer there (a MAC that does not verify) proves nothing by itself, since a link glitch
+    does the same: it is raised for the recovery policy to retry. Only DG14 coming back intact under the
+    new keys with other bytes is proof."""
     from cccd_reader.lds import file_info
     from cccd_reader.protocols.chip_auth import perform_chip_auth
     from cccd_reader.transport.secure import SecureMessagingTransport
@@ -94,17 +118,28 @@ def run_chip_auth(st: PipelineState, dg14: Any, dg14_raw: bytes) -> tuple[bool, 
     info = file_info("DG14")
     assert info is not None
     reader = st.file_reader(st.sm)
-    try:
-        again = bytes(reader.read_file(info.fid, sfi=info.sfi, name="DG14"))
-    except SecureMessagingError:
-        return False, ("the chip could not use the Chip Authentication session keys: "
-                       "it may be a clone")
+    again = bytes(reader.read_file(info.fid, sfi=info.sfi, name="DG14"))
     if st.reader is not None:
         st.reader.resume(st.sm)
     if again != dg14_raw:
         return False, "DG14 read under the Chip Authentication session differs: it may be a clone"
     key_note = f", key {result.key_id}" if result.key_id is not None else ""
     return True, f"{result.protocol_name}{key_note}"
+
+
+def redo_chip_auth(st: PipelineState) -> None:
+    """After the card was opened again: if CA had passed, run it again, so everything read from now on
+    is bound to the chip that proved its key (not only to the access key, which a copy also knows)."""
+    dg14 = st.chip_auth_dg14
+    if dg14 is None:
+        return
+    from cccd_reader.protocols.chip_auth import perform_chip_auth
+    from cccd_reader.transport.secure import SecureMessagingTransport
+
+    result = perform_chip_auth(st.secure(), dg14, random_bytes=st.options.random_bytes)
+    st.sm = SecureMessagingTransport(st.link, result.session)
+    if st.reader is not None:
+        st.reader.resume(st.sm)
 
 
 def reauth_quiet(st: PipelineState, recovery: Recovery) -> None:
@@ -125,14 +160,22 @@ def active_auth(st: PipelineState, recovery: Recovery) -> None:
         return perform_active_auth(st.secure(), dg15, random_bytes=st.options.random_bytes, dg14=dg14)
 
     try:
-        result = recovery.guarded("active_auth", run)
+        # a fresh challenge on every attempt: ``run`` draws it
+        result = recovery.guarded("active_auth", run, what="Active Authentication", reopen=True)
     except UnsupportedProtocol as exc:
         sec.active_auth = NOT_SUPPORTED
         sec.details["active_authentication"] = str(exc)
         return
+    except StepIncomplete as exc:
+        sec.active_auth = INCOMPLETE
+        sec.details["active_authentication"] = str(exc)
+        sec.could_not_complete("active_auth", "Active Authentication could not complete "
+                                              f"({exc.__cause__ or exc})")
+        return
     except CCCDError as exc:
         if isinstance(exc, TransportError):
             raise
+        # proof: the chip refused INTERNAL AUTHENTICATE in an intact answer (ActiveAuthenticationError)
         sec.active_auth = FAILED
         sec.details["active_authentication"] = str(exc)
         return

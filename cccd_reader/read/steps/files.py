@@ -8,17 +8,18 @@ must match its hash in EF.SOD (read first, before any data group); otherwise the
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 
 from cccd_reader.errors import (
-    CardRemovedError,
     CCCDError,
     FileNotFoundOnCard,
     ParseError,
     ReadError,
     SecureMessagingError,
     SecurityStatusNotSatisfied,
+    TransientError,
 )
-from cccd_reader.read.recovery import Recovery
+from cccd_reader.read.recovery import Recovery, StepIncomplete
 from cccd_reader.read.state import PipelineState
 
 # files the pipeline reads when the SOD cannot be read / does not list them
@@ -26,19 +27,25 @@ DEFAULT_DGS = (1, 2, 13, 14, 15)
 EAC_PROTECTED = (3, 4)  # fingerprints / iris: Extended Access Control, not attempted without TA
 
 
-def read_one(st: PipelineState, recovery: Recovery, name: str, fid: int, sfi: int) -> bytes | None:
-    """Read one file across tag losses: the file reader keeps what it had read, and after the
-    recovery it continues at that offset over the new session."""
+def read_one(st: PipelineState, recovery: Recovery, name: str, fid: int, sfi: int, *,
+             listed: bool = False) -> bytes:
+    """Read one file through the recovery policy: after a transient failure the card is opened again and
+    the file reader continues at the offset it had reached. A file the SOD (or EF.COM) ``listed`` that
+    answers 6A82 / 6982 is retried the same way: a listed file does not vanish. Raises
+    :class:`~cccd_reader.read.recovery.StepIncomplete` when the file could not be read after the retries.
+    """
     def progress(done: int, total: int | None = None) -> None:
         st.emit("files", "bytes", file=name, done=done, total=total)
 
     resumed = False
-    while True:
+
+    def attempt() -> bytes:
+        nonlocal resumed
         reader = st.reader
         assert reader is not None
         try:
-            data = bytes(reader.read_file(fid, sfi=sfi, name=name, progress=progress))
-        except (CardRemovedError, SecureMessagingError) as exc:
+            return bytes(reader.read_file(fid, sfi=sfi, name=name, progress=progress))
+        except (TransientError, SecureMessagingError, FileNotFoundOnCard, SecurityStatusNotSatisfied) as exc:
             if reader.partials.get(name):
                 resumed = True
             if isinstance(exc, SecureMessagingError) and reader.read_limit > 256:
@@ -50,11 +57,13 @@ def read_one(st: PipelineState, recovery: Recovery, name: str, fid: int, sfi: in
                 st.extended_length = False
                 st.record.warnings.append("extended-length reads broke secure messaging; "
                                           "reading on with short reads")
-            recovery.recover("files", exc)
-            continue
-        if resumed:
-            st.resumed.add(name)
-        return data
+            raise
+
+    retry_on = (FileNotFoundOnCard, SecurityStatusNotSatisfied) if listed else ()
+    data = recovery.guarded("files", attempt, what=name, retry_on=retry_on)
+    if resumed:
+        st.resumed.add(name)
+    return data
 
 
 def read_files(st: PipelineState, recovery: Recovery) -> None:
@@ -67,10 +76,11 @@ def read_files(st: PipelineState, recovery: Recovery) -> None:
     assert sod_info is not None
     sod_raw: bytes | None
     try:
-        sod_raw = read_one(st, recovery, "EF.SOD", sod_info.fid, sod_info.sfi)
-    except (FileNotFoundOnCard, SecurityStatusNotSatisfied) as exc:
-        rec.warnings.append(f"EF.SOD could not be read ({exc.__class__.__name__}): "
-                            "nothing can be verified")
+        sod_raw = read_one(st, recovery, "EF.SOD", sod_info.fid, sod_info.sfi, listed=True)
+    except StepIncomplete as exc:
+        cause = exc.__cause__.__class__.__name__ if exc.__cause__ is not None else "error"
+        rec.warnings.append(f"EF.SOD could not be read ({cause}): nothing can be verified")
+        rec.security.could_not_complete("files", f"EF.SOD could not be read ({cause})")
         sod_raw = None
     if sod_raw is not None:
         rec.files["EF.SOD"] = sod_raw
@@ -81,13 +91,17 @@ def read_files(st: PipelineState, recovery: Recovery) -> None:
             rec.decoded["EF.SOD"] = st.sod
         except ParseError as exc:
             rec.warnings.append(f"EF.SOD is malformed: {getattr(exc, 'reason', exc)}")
+    listing: Collection[int] | None = st.sod.data_groups if st.sod is not None else None
     if requested is not None:
         wanted = list(requested)
     elif st.sod is not None:
         wanted = [f"DG{n}" for n in st.sod.data_groups]
     else:
         com = read_optional(st, recovery, "EF.COM")
-        wanted = dgs_from_com(com) or [f"DG{n}" for n in DEFAULT_DGS]
+        from_com = dgs_from_com(com)
+        wanted = from_com or [f"DG{n}" for n in DEFAULT_DGS]
+        if from_com:
+            listing = [int(n[2:]) for n in from_com if n[2:].isdigit()]
     for name in wanted:
         if name in rec.files:
             continue
@@ -95,23 +109,36 @@ def read_files(st: PipelineState, recovery: Recovery) -> None:
         if info is None:
             rec.warnings.append(f"{name}: not an LDS file name, skipped")
             continue
-        if info.dg in EAC_PROTECTED and requested is None:
-            rec.warnings.append(f"{info.name} is protected by Extended Access Control "
-                                "(needs terminal authentication): not read")
+        eac = info.dg in EAC_PROTECTED
+        if eac and requested is None:
+            note = (f"{info.name} is protected by Extended Access Control (needs terminal "
+                    "authentication): not read")
+            rec.warnings.append(note)
+            rec.security.unread_expected.append(info.name)
             st.emit("files", "skip", file=info.name)
             continue
+        listed = listing is not None and info.dg in listing
         try:
-            data = read_one(st, recovery, info.name, info.fid, info.sfi)
+            # a listed file that answers 6A82/6982 is retried (it cannot vanish); EAC-protected DG3/DG4
+            # answer 6982 without terminal authentication: expected, so not retried
+            rec.files[info.name] = read_one(st, recovery, info.name, info.fid, info.sfi,
+                                            listed=listed and not eac)
         except SecurityStatusNotSatisfied:
-            rec.warnings.append(f"{info.name}: access denied by the card (protected): not read")
+            if eac:
+                rec.warnings.append(f"{info.name} is protected by Extended Access Control (needs terminal "
+                                    "authentication): not read")
+                rec.security.unread_expected.append(info.name)
+            else:
+                rec.warnings.append(f"{info.name}: access denied by the card (protected): not read")
             st.emit("files", "skip", file=info.name)
-            continue
         except FileNotFoundOnCard:
-            rec.warnings.append(f"{info.name}: listed but not on the card")
+            rec.warnings.append(f"{info.name}: not on the card")
             st.emit("files", "skip", file=info.name)
-            continue
-        if data is not None:
-            rec.files[info.name] = data
+        except StepIncomplete as exc:
+            cause = exc.__cause__.__class__.__name__ if exc.__cause__ is not None else "error"
+            rec.warnings.append(f"{info.name}: listed but could not be read ({cause})")
+            rec.security.could_not_complete("files", f"{info.name} is listed but could not be read ({cause})")
+            st.emit("files", "skip", file=info.name)
     if st.reader is not None:
         # the file reader's own retries (SFI refused, Le stepped down) count as this step's retries
         fr = st.reader.stats
@@ -127,10 +154,9 @@ def read_optional(st: PipelineState, recovery: Recovery, name: str) -> bytes | N
         return None
     try:
         data = read_one(st, recovery, info.name, info.fid, info.sfi)
-    except (FileNotFoundOnCard, SecurityStatusNotSatisfied):
+    except (FileNotFoundOnCard, SecurityStatusNotSatisfied, StepIncomplete):
         return None
-    if data is not None:
-        st.record.files[info.name] = data
+    st.record.files[info.name] = data
     return data
 
 
