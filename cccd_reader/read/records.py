@@ -231,7 +231,7 @@ class CardRecord:
     error: str | None = None
 
     def __repr__(self) -> str:
-        return (f"CardRecord(files={sorted(self.files)}, verdict={self.security.verdict!r}, "
+        return (f"CardRecord(files={sorted(self.files)}, verdict={self.security.verdict.value!r}, "
                 f"failed_step={self.failed_step!r})")
 
     @property
