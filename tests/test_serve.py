@@ -143,6 +143,7 @@ def test_last_result_forgotten_when_the_card_leaves() -> None:
     ({"qr": "not a payload"}, ""),
     ({"mrz": {"document_number": "1"}}, "ISO dates"),
     ({"can": "123456", "files": "DG1"}, "list of file names"),
+    ({"can": "123456", "files": ["DG99x"]}, "unknown file"),
     ({"can": "123456", "portrait": "yes"}, "true or false"),
     ({"can": "123456", "wait": 999}, "seconds"),
     ({"can": "123456", "access": "guess"}, "'auto'"),
