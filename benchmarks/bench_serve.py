@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -71,59 +72,66 @@ def main() -> int:
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
 
-    person = sample_persona(args.sample)
-    anchor = str(sample_trust_anchor())
-    with pcsc_link(args.sample) as opener:
-        if opener is None:
+    deadline = time.monotonic() + 600
+    while True:  # the tests of other checkouts on this machine may hold both vpcd slots for a while
+        with pcsc_link(args.sample) as opener:
+            if opener is not None:
+                return measure(args, opener)
+        if time.monotonic() > deadline:
             print("bench_serve: needs pcscd with the vpcd driver and a free vpcd slot", file=sys.stderr)
             return 1
-        with opener() as t:
-            reader = t.reader_name
-        cli_args = ["read", "--reader", reader, "--can", person.can, "--trust", anchor, "--json",
-                    "--no-progress"]
-        service = ReadService(PCSCReaders(reader), trust=TrustStore.from_paths(anchor), wait=5)
-        app = create_app(service, ServeSettings(origins=OriginPolicy.from_list([ORIGIN])))
-        cli_times: list[float] = []
-        serve_times: list[float] = []
-        events = [0]
-        stop = threading.Event()
-        runner = CliRunner()
-        with ServerThread(app) as server:
-            sub = _subscriber(server.url, stop, events)
-            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-            body = json.dumps({"can": person.can})
-            headers = {"Content-Type": "application/json", "Origin": ORIGIN}
-            for i in range(args.runs + 1):  # the first round warms both paths up and is not counted
-                for path in (("cli", "serve") if i % 2 else ("serve", "cli")):
-                    with opener():
-                        pass  # a fresh chip on the reader
-                    if path == "cli":
-                        t0 = time.perf_counter()
-                        result = runner.invoke(cli_main, cli_args)
-                        elapsed = time.perf_counter() - t0
-                        assert result.exit_code == 0, result.output
-                        assert json.loads(result.stdout)["security"]["verdict"] == "genuine"
-                        if i:
-                            cli_times.append(elapsed)
-                    else:
-                        t0 = time.perf_counter()
-                        conn.request("POST", "/v1/read", body=body, headers=headers)
-                        answer = json.loads(conn.getresponse().read())
-                        elapsed = time.perf_counter() - t0
-                        assert answer["record"]["security"]["verdict"] == "genuine", answer
-                        if i:
-                            serve_times.append(elapsed)
-            conn.close()
-            stop.set()
-            sub.join(5)
-        t0 = time.perf_counter()
-        with opener():
-            pass
-        t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", "from cccd_reader.cli import main; main()", *cli_args],
-                              capture_output=True, cwd=ROOT, check=False)
-        process_s = time.perf_counter() - t0
-        assert proc.returncode == 0, proc.stderr
+        time.sleep(2)
+
+
+def measure(args: argparse.Namespace, opener: Any) -> int:
+    person = sample_persona(args.sample)
+    anchor = str(sample_trust_anchor())
+    with opener() as t:
+        reader = t.reader_name
+    cli_args = ["read", "--reader", reader, "--can", person.can, "--trust", anchor, "--json",
+                "--no-progress"]
+    service = ReadService(PCSCReaders(reader), trust=TrustStore.from_paths(anchor), wait=5)
+    app = create_app(service, ServeSettings(origins=OriginPolicy.from_list([ORIGIN])))
+    cli_times: list[float] = []
+    serve_times: list[float] = []
+    events = [0]
+    stop = threading.Event()
+    runner = CliRunner()
+    with ServerThread(app) as server:
+        sub = _subscriber(server.url, stop, events)
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        body = json.dumps({"can": person.can})
+        headers = {"Content-Type": "application/json", "Origin": ORIGIN}
+        for i in range(args.runs + 1):  # the first round warms both paths up and is not counted
+            for path in (("cli", "serve") if i % 2 else ("serve", "cli")):
+                with opener():
+                    pass  # a fresh chip on the reader
+                if path == "cli":
+                    t0 = time.perf_counter()
+                    result = runner.invoke(cli_main, cli_args)
+                    elapsed = time.perf_counter() - t0
+                    assert result.exit_code == 0, result.output
+                    assert json.loads(result.stdout)["security"]["verdict"] == "genuine"
+                    if i:
+                        cli_times.append(elapsed)
+                else:
+                    t0 = time.perf_counter()
+                    conn.request("POST", "/v1/read", body=body, headers=headers)
+                    answer = json.loads(conn.getresponse().read())
+                    elapsed = time.perf_counter() - t0
+                    assert answer["record"]["security"]["verdict"] == "genuine", answer
+                    if i:
+                        serve_times.append(elapsed)
+        conn.close()
+        stop.set()
+        sub.join(5)
+    with opener():
+        pass
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", "from cccd_reader.cli import main; main()", *cli_args],
+                          capture_output=True, cwd=ROOT, check=False)
+    process_s = time.perf_counter() - t0
+    assert proc.returncode == 0, proc.stderr
 
     cli_med, serve_med = statistics.median(cli_times), statistics.median(serve_times)
     # each round ran both paths back to back: the ratio within a round cancels most of the machine's load
