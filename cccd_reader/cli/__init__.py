@@ -34,6 +34,7 @@ from typing import Any, NoReturn
 import click
 
 from cccd_reader import errors
+from cccd_reader.i18n import N_, _, language, set_language
 from cccd_reader.safetext import json_safe, visible
 
 EXIT_OK = 0
@@ -87,9 +88,39 @@ def exit_code_for(exc: BaseException) -> int:
     return EXIT_CARD_ERROR
 
 
+# What each exit code means, for error lines in languages other than English (whose detail, from the
+# library, stays in English): "cccd-read: lỗi: thẻ từ chối khóa truy cập ... (access: ...)"
+EXIT_MEANINGS = {
+    EXIT_VERIFICATION_FAILED: N_("verification failed"),
+    EXIT_BAD_INPUT: N_("bad input"),
+    EXIT_NO_READER: N_("no reader found, or the PC/SC service is not running"),
+    EXIT_NO_CARD: N_("no card on the reader"),
+    EXIT_ACCESS_DENIED: N_("the card refused the key: check the CAN (the last 6 digits of the ID number) "
+                           "or the MRZ data"),
+    EXIT_CARD_REMOVED: N_("the card was removed or the link was lost: hold the card still on the reader"),
+    EXIT_CARD_ERROR: N_("card or protocol error"),
+    EXIT_READER_BUSY: N_("the reader is in use by another application"),
+    EXIT_INTERRUPTED: N_("interrupted"),
+}
+_PREFIXES = {"error": N_("error"), "card not read": N_("card not read"),
+             "portrait not saved": N_("portrait not saved")}
+
+
 def error_line(exc: BaseException | str, prefix: str = "error") -> str:
-    """``cccd-read: error: ...`` with any control or bidi character in the message made visible."""
-    return f"cccd-read: {prefix}: {visible(exc)}"
+    """``cccd-read: error: ...`` with any control or bidi character in the message made visible.
+
+    In another language than English the prefix is translated and the meaning of the exit code comes
+    first, in that language; the detail (the library's message) follows in brackets.
+    """
+    detail = visible(exc)
+    if language() == "en":
+        return f"cccd-read: {prefix}: {detail}"
+    word = _(_PREFIXES.get(prefix, prefix))
+    if isinstance(exc, BaseException):
+        meaning = EXIT_MEANINGS.get(exit_code_for(exc))
+        if meaning:
+            return f"cccd-read: {word}: {_(meaning)} ({detail})"
+    return f"cccd-read: {word}: {detail}"
 
 
 def json_text(data: Any, *, lines: bool = False) -> str:
@@ -195,16 +226,44 @@ class _Main(click.Group):
         try:
             return super().invoke(ctx)
         except (KeyboardInterrupt, click.exceptions.Abort):
-            click.echo("\ncccd-read: interrupted", err=True)
+            click.echo("\ncccd-read: " + _("interrupted"), err=True)
             sys.exit(EXIT_INTERRUPTED)
+
+
+def _choose_language(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """``--lang`` of the root command: the language given, else the locale's."""
+    try:
+        set_language(value)
+    except errors.InputError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _override_language(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """``--lang`` of a sub-command: only when given (else the root's choice stands)."""
+    if value:
+        _choose_language(ctx, param, value)
+
+
+LANG_HELP = "Language of the output for people: vi (Tiếng Việt) or en. Default: from the locale (LANG)."
+
+
+def lang_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--lang vi|en`` on a sub-command (``cccd-read read --lang vi``); JSON is not translated."""
+    return click.option("--lang", metavar="LANG", expose_value=False, is_eager=True,
+                        callback=_override_language, help=LANG_HELP)(func)
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show error details (never personal data).")
+@click.option("--lang", metavar="LANG", expose_value=False, is_eager=True, callback=_choose_language,
+              help=LANG_HELP)
 @click.version_option(package_name="cccd-reader")
 def main(debug: bool) -> None:
     """Read Vietnam's chip ID card (CCCD / Căn cước): QR code, chip, authenticity."""
 
 
 for _name in _SUBCOMMANDS:
-    main.add_command(importlib.import_module(f"cccd_reader.cli.{_name}").command)
+    _command = importlib.import_module(f"cccd_reader.cli.{_name}").command
+    if not any(p.name == "lang" for p in _command.params):
+        lang_option(_command)
+    main.add_command(_command)

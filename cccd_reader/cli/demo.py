@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cccd_reader.cli import EXIT_OK, EXIT_VERIFICATION_FAILED, handle_errors, json_text, tighten_stdout
+from cccd_reader.i18n import _
 from cccd_reader.safetext import visible
 
 DEFAULT_PORTRAIT = "cccd-demo-portrait.jpg"
@@ -43,14 +44,17 @@ def _steps(persona: Any, record: Any) -> list[tuple[str, str]]:
     sec = record.security
     fields = len(persona.qr_fields())
     files = record.to_dict(include_portrait=False)["files_read"]
+    generation = _GENERATION.get(persona.generation, persona.generation)
     rows = [
-        ("Card", f"sample '{persona.label}': {_GENERATION.get(persona.generation, persona.generation)} "
-                 "(a synthetic person; virtual chip, no hardware)"),
-        ("QR code", f"{fields} fields read from the printed QR text -> CAN = last 6 digits of the ID "
-                    "number, MRZ key = ID digits 4-12 + date of birth + expiry by law"),
-        ("Access", f"{sec.access_protocol or '?'} with the {sec.access_key or '?'}"
-                   + (f" ({sec.access_detail})" if sec.access_detail else "")),
-        ("Files", ", ".join(files) + " under secure messaging"),
+        (_("Card"), _("sample '{label}': {generation} (a synthetic person; virtual chip, no hardware)")
+         .format(label=persona.label, generation=generation)),
+        (_("QR code"), _("{n} fields read from the printed QR text -> CAN = last 6 digits of the ID "
+                         "number, MRZ key = ID digits 4-12 + date of birth + expiry by law")
+         .format(n=fields)),
+        (_("Access"), _("{protocol} with the {key}").format(protocol=sec.access_protocol or "?",
+                                                           key=sec.access_key or "?")
+         + (f" ({sec.access_detail})" if sec.access_detail else "")),
+        (_("Files"), _("{files} under secure messaging").format(files=", ".join(files))),
     ]
     return rows
 
@@ -131,15 +135,16 @@ def command(card_name: str | None, portrait: str | None, as_json: bool, json_por
         console.print()
         console.print(summary_table(record))
         if saved is not None:
-            console.print(Text("Portrait saved to ", style="bold") + Text(visible(saved)))
+            console.print(Text(_("Portrait saved to") + " ", style="bold") + Text(visible(saved)))
         verdict = record.security.verdict
         if verdict == "genuine":
-            console.print(Text("The chip is genuine: its data is signed by the (sample) issuer, its keys "
-                               "prove it is no clone, and it agrees with the QR code.", style="green"))
+            console.print(Text(_("The chip is genuine: its data is signed by the (sample) issuer, its keys "
+                                 "prove it is no clone, and it agrees with the QR code."), style="green"))
         elif verdict == "mismatch":
-            console.print(Text("The chip is genuine but the QR code printed on the card says something else: "
-                               + ", ".join(m.field.replace("_", " ") for m in record.security.qr_mismatches)
-                               + ". Trust the chip, not the QR code.", style="red"))
+            fields = ", ".join(m.field.replace("_", " ") for m in record.security.qr_mismatches)
+            console.print(Text(_("The chip is genuine but the QR code printed on the card says something "
+                                 "else: {fields}. Trust the chip, not the QR code.").format(fields=fields),
+                               style="red"))
     if record.security.verdict in ("not-genuine", "mismatch"):
         sys.exit(EXIT_VERIFICATION_FAILED)
     sys.exit(EXIT_OK)

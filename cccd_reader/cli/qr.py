@@ -21,6 +21,7 @@ from rich.text import Text
 
 from cccd_reader.cli import handle_errors, json_text, tighten_stdout
 from cccd_reader.errors import InputError, KeyInputError, QRImageError, QRPayloadError
+from cccd_reader.i18n import N_, _, format_date
 from cccd_reader.keys import card_expiry
 from cccd_reader.qr.payload import MAX_PAYLOAD_CHARS, QRData, parse_qr_payload
 from cccd_reader.safetext import visible
@@ -31,9 +32,9 @@ MAX_STDIN_IMAGE_BYTES = 64 * 1024 * 1024  # a phone photo is a few MiB
 CAMERA_MAX_FRAMES = 900  # about 30 s at 30 frames/s, then give up with "no QR code found"
 
 _VARIANTS = {
-    "cccd": "CCCD (7 fields)",
-    "can-cuoc": "Căn cước (11 fields)",
-    "no-old-id-slot": "6 fields, no old-ID slot (non-canonical form)",
+    "cccd": N_("CCCD (7 fields)"),
+    "can-cuoc": N_("Căn cước (11 fields)"),
+    "no-old-id-slot": N_("6 fields, no old-ID slot (non-canonical form)"),
 }
 
 
@@ -62,37 +63,39 @@ def _expiry_text(record: QRData) -> str:
     try:
         expiry = card_expiry(record.date_of_birth, record.issue_date)
     except KeyInputError:
-        return "unknown"
-    return "no expiry" if expiry is None else f"{expiry.isoformat()} (inferred from the law)"
+        return _("unknown")
+    return _("no expiry") if expiry is None else \
+        _("{date} (inferred from the law)").format(date=format_date(expiry))
 
 
 def record_table(record: QRData) -> Table:
     """The record as a two-column table; values are plain Text, so no markup in them is interpreted."""
-    table = Table(title="CCCD QR code", show_header=False, title_justify="left")
+    table = Table(title=_("CCCD QR code"), show_header=False, title_justify="left")
     table.add_column("Field", style="bold", no_wrap=True)
     table.add_column("Value", overflow="fold")
 
     def row(label: str, value: str) -> None:
         table.add_row(label, Text(visible(value)))
 
-    row("Card", _VARIANTS.get(record.variant, record.variant))
-    row("ID number", record.id_number)
-    row("Old ID number", record.old_id_number or "(none)")
-    row("Full name", record.full_name)
-    row("Date of birth", record.date_of_birth.isoformat())
-    row("Sex", {"M": "M (Nam)", "F": "F (Nữ)"}.get(record.sex, record.sex))
-    row("Address", record.address)
-    row("Issue date", record.issue_date.isoformat())
+    row(_("Card"), _(_VARIANTS[record.variant]) if record.variant in _VARIANTS else record.variant)
+    row(_("ID number"), record.id_number)
+    row(_("Old ID number"), record.old_id_number or _("(none)"))
+    row(_("Full name"), record.full_name)
+    row(_("Date of birth"), format_date(record.date_of_birth))
+    row(_("Sex"), {"M": "M (Nam)", "F": "F (Nữ)"}.get(record.sex, record.sex))
+    row(_("Address"), record.address)
+    row(_("Issue date"), format_date(record.issue_date))
     code, province = record.province_code, record.province
-    row("Birth registered in", f"{province} ({code})" if province else f"code {code} (not a province)")
-    row("Card expiry", _expiry_text(record))
+    row(_("Birth registered in"), f"{province} ({code})" if province
+        else _("code {code} (not a province)").format(code=code))
+    row(_("Card expiry"), _expiry_text(record))
     if record.extra_fields:
         extra = record.extra_fields
-        row("Extra fields", " | ".join(extra) if any(extra) else f"{len(extra)} (empty)")
+        row(_("Extra fields"), " | ".join(extra) if any(extra) else _("{n} (empty)").format(n=len(extra)))
     if record.warnings:
-        table.add_row("Warnings", Text("\n".join(visible(w) for w in record.warnings)))
+        table.add_row(_("Warnings"), Text("\n".join(visible(w) for w in record.warnings)))
     if record.repairs:
-        row("Repairs", ", ".join(record.repairs))
+        row(_("Repairs"), ", ".join(record.repairs))
     return table
 
 

@@ -36,6 +36,7 @@ from cccd_reader.cli import (
     tighten_stdout,
 )
 from cccd_reader.errors import CCCDError, InputError, KeyInputError, ReadError
+from cccd_reader.i18n import _, format_date
 from cccd_reader.safetext import visible
 
 STEP_LABELS = {
@@ -235,27 +236,47 @@ _VERDICT_STYLE = {"genuine": "bold green", "not-genuine": "bold red", "mismatch"
 
 
 def _text(value: Any) -> str:
-    """A value for the terminal: dates as ISO text, chip text with control/bidi characters made visible."""
+    """A value for the terminal: dates as the language writes them (dd/mm/yyyy in Vietnamese, ISO in
+    English), chip text with control/bidi characters made visible."""
     if value is None:
         return ""
-    iso = getattr(value, "isoformat", None)
-    if callable(iso):
-        return visible(iso())
+    if callable(getattr(value, "isoformat", None)):
+        return visible(format_date(value))
     return visible(value)
 
 
+def status_text(status: Any) -> str:
+    """A check's status ("passed", "not_supported", ...) in the current language."""
+    words = {"passed": _("passed"), "failed": _("FAILED"), "not_supported": _("not supported by the card"),
+             "not_run": _("not run"), "unknown": _("could not be judged"),
+             "passed_untrusted": _("passed, but the signer is not trusted")}
+    return words.get(str(status), visible(status))
+
+
+def verdict_text(verdict: str) -> str:
+    """The verdict word and its sentence, in the current language."""
+    sentences = {
+        "genuine": _("GENUINE: the data is signed by the issuer and the chip proved it is not a clone"),
+        "not-genuine": _("NOT GENUINE: a check failed"),
+        "mismatch": _("MISMATCH: the QR code printed on the card disagrees with the chip"),
+        "unverified": _("UNVERIFIED: nothing failed, but not everything needed for \"genuine\" could be "
+                        "checked"),
+    }
+    return sentences.get(verdict, verdict.upper())
+
+
 def summary_table(record: Any) -> Table:
-    table = Table(title="CCCD chip", show_header=False, title_justify="left")
+    table = Table(title=_("CCCD chip"), show_header=False, title_justify="left")
     table.add_column("Field", style="bold", no_wrap=True)
     table.add_column("Value", overflow="fold")
     ident = record.identity
     rows = [
-        ("ID number", "id_number"), ("Full name", "full_name"), ("Date of birth", "date_of_birth"),
-        ("Sex", "sex_text"), ("Nationality", "nationality"), ("Ethnicity", "ethnicity"),
-        ("Religion", "religion"), ("Place of origin", "place_of_origin"),
-        ("Place of residence", "place_of_residence"), ("Identifying marks", "identifying_marks"),
-        ("Issue date", "issue_date"), ("Expiry date", "expiry_date"), ("Father", "father_name"),
-        ("Mother", "mother_name"), ("Spouse", "spouse_name"), ("Old ID number", "old_id_number"),
+        (_("ID number"), "id_number"), (_("Full name"), "full_name"), (_("Date of birth"), "date_of_birth"),
+        (_("Sex"), "sex_text"), (_("Nationality"), "nationality"), (_("Ethnicity"), "ethnicity"),
+        (_("Religion"), "religion"), (_("Place of origin"), "place_of_origin"),
+        (_("Place of residence"), "place_of_residence"), (_("Identifying marks"), "identifying_marks"),
+        (_("Issue date"), "issue_date"), (_("Expiry date"), "expiry_date"), (_("Father"), "father_name"),
+        (_("Mother"), "mother_name"), (_("Spouse"), "spouse_name"), (_("Old ID number"), "old_id_number"),
     ]
     if ident is not None:
         for label, attr in rows:
@@ -263,43 +284,48 @@ def summary_table(record: Any) -> Table:
             if attr == "sex_text" and not value:
                 value = getattr(ident, "sex", None)
             if attr == "expiry_date" and value is None and getattr(ident, "no_expiry", False):
-                value = "no expiry"
+                value = _("no expiry")
             if value not in (None, ""):
                 table.add_row(label, Text(_text(value)))
     if record.portrait is not None:
         p = record.portrait
         size = f"{p.width}x{p.height} " if getattr(p, "width", None) else ""
         n = len(getattr(p, "image", b""))
-        table.add_row("Portrait", Text(f"{size}{getattr(p, 'format', '')}, {n} bytes"))
+        table.add_row(_("Portrait"), Text(_("{size}{format}, {bytes} bytes").format(
+            size=size, format=getattr(p, "format", ""), bytes=n)))
     sec = record.security
-    table.add_row("Access", Text(visible(f"{sec.access_protocol or '?'} with {sec.access_key or '?'}"
-                                         + (f" ({sec.access_detail})" if sec.access_detail else ""))))
-    table.add_row("Passive authentication", Text(visible(sec.passive_auth)))
+    access = _("{protocol} with {key}").format(protocol=sec.access_protocol or "?", key=sec.access_key or "?")
+    detail = f" ({sec.access_detail})" if sec.access_detail else ""
+    table.add_row(_("Access"), Text(visible(access + detail)))
+    table.add_row(_("Passive authentication"), Text(status_text(sec.passive_auth)))
     trust_message = getattr(sec.passive_detail, "trust_message", None)
-    if trust_message:
-        table.add_row("Signer's issuer", Text(visible(trust_message)))  # names from the chip's certificate
-    table.add_row("Chip Authentication", Text(visible(sec.chip_auth)))
-    table.add_row("Active Authentication", Text(visible(sec.active_auth)))
+    if trust_message:  # names from the chip's certificate: escaped
+        table.add_row(_("Signer's issuer"), Text(visible(trust_message)))
+    table.add_row(_("Chip Authentication"), Text(status_text(sec.chip_auth)))
+    table.add_row(_("Active Authentication"), Text(status_text(sec.active_auth)))
     if sec.qr_checked:
-        qr_text = "matches the chip" if not sec.qr_mismatches else \
-            "DIFFERS from the chip: " + ", ".join(m.field for m in sec.qr_mismatches)
+        qr_text = _("matches the chip") if not sec.qr_mismatches else \
+            _("DIFFERS from the chip: {fields}").format(fields=", ".join(m.field for m in sec.qr_mismatches))
         notes = getattr(sec, "qr_notes", None) or []
         folded = [n.field.replace("_", " ") for n in notes if n.note == "compared-without-diacritics"]
         if folded:
-            qr_text += f" ({', '.join(folded)} compared without diacritics: the QR code has none)"
-        table.add_row("QR code vs chip", Text(qr_text))
+            qr_text += " (" + _("{fields} compared without diacritics: the QR code has none").format(
+                fields=", ".join(folded)) + ")"
+        table.add_row(_("QR code vs chip"), Text(qr_text))
         if any(n.field == "address" and n.note == "differs" for n in notes):
-            table.add_row("QR address", Text("differs from the chip's place of residence (information only: "
-                                             "a 2024 QR code may carry a newer residence)"))
-    table.add_row("Verdict", Text(sec.verdict.upper(), style=_VERDICT_STYLE.get(sec.verdict, "")))
+            table.add_row(_("QR address"), Text(_("differs from the chip's place of residence (information "
+                                                  "only: a 2024 QR code may carry a newer residence)")))
+    table.add_row(_("Verdict"), Text(verdict_text(sec.verdict), style=_VERDICT_STYLE.get(sec.verdict, "")))
     st = record.stats
-    table.add_row("Read", Text(f"{len(record.files)} files, {st.apdus} APDUs, "
-                               f"{st.bytes_received} bytes in {st.seconds:.2f} s"
-                               + (f", {st.recoveries} recoveries" if st.recoveries else "")))
+    read_text = _("{files} files, {apdus} APDUs, {bytes} bytes in {seconds:.2f} s").format(
+        files=len(record.files), apdus=st.apdus, bytes=st.bytes_received, seconds=st.seconds)
+    if st.recoveries:
+        read_text += ", " + _("{n} recoveries").format(n=st.recoveries)
+    table.add_row(_("Read"), Text(read_text))
     warnings = list(record.warnings) + [w for w in getattr(ident, "warnings", ()) or ()
                                         if w not in record.warnings]
     if warnings:
-        table.add_row("Warnings", Text("\n".join(visible(w) for w in warnings)))
+        table.add_row(_("Warnings"), Text("\n".join(visible(w) for w in warnings)))
     return table
 
 
@@ -339,10 +365,10 @@ def save_portrait(record: Any, portrait: str | None) -> str | None:
     if not portrait:
         return None
     if record is None or getattr(record, "portrait", None) is None:
-        click.echo("cccd-read: no portrait on the card (DG2 not read)", err=True)
+        click.echo("cccd-read: " + _("no portrait on the card (DG2 not read)"), err=True)
         return None
     saved = record.portrait.save(portrait)
-    click.echo(f"portrait saved to {visible(saved)}", err=True)
+    click.echo(_("portrait saved to {path}").format(path=visible(saved)), err=True)
     return str(saved)
 
 
@@ -531,7 +557,7 @@ def report_partial(exc: BaseException, *, as_json: bool, portrait: str | None = 
         data = record_dict(partial, portrait_image=json_portrait, portrait_path=saved)
         click.echo(json_text(data))
     if isinstance(exc, KeyboardInterrupt):
-        click.echo("cccd-read: interrupted", err=True)
+        click.echo("cccd-read: " + _("interrupted"), err=True)
     else:
         click.echo(error_line(exc), err=True)
     ctx = click.get_current_context(silent=True)

@@ -45,6 +45,7 @@ from cccd_reader.errors import (
     ReadError,
     TransportError,
 )
+from cccd_reader.i18n import N_, _
 from cccd_reader.safetext import visible
 
 POLL_SECONDS = 1.0  # how long one wait for a card (or its removal) lasts before the loop looks again
@@ -172,12 +173,12 @@ def save_card_portrait(record: Any, folder: Path, when: _dt.datetime) -> str:
 
 
 DESK_MESSAGES = {
-    "scan": "scan the card's QR code",
-    "place": "place the card on the reader",
-    "reading": "reading the card: hold it still",
-    "remove": "remove the card",
-    "no-reader": "no reader: waiting for it to come back",
-    "busy": "the reader is in use by another application: waiting",
+    "scan": N_("scan the card's QR code"),
+    "place": N_("place the card on the reader"),
+    "reading": N_("reading the card: hold it still"),
+    "remove": N_("remove the card"),
+    "no-reader": N_("no reader: waiting for it to come back"),
+    "busy": N_("the reader is in use by another application: waiting"),
 }
 
 
@@ -191,7 +192,7 @@ class Desk:
         if state == self.state:
             return
         self.state = state
-        text = DESK_MESSAGES.get(state, state)
+        text = _(DESK_MESSAGES[state]) if state in DESK_MESSAGES else state
         if detail:
             text += f" ({visible(detail)})"
         click.echo(f"cccd-read: {text}", err=True)
@@ -286,6 +287,7 @@ def _short(record: Any) -> str:
     ident = record.identity
     name = getattr(ident, "full_name", None) or "?"
     number = getattr(ident, "id_number", None) or "?"
+    # "verdict=" and its word stay untranslated: a desk script may look for them
     return (f"{visible(number)}  {visible(name)}  verdict={record.security.verdict}  "
             f"({record.stats.seconds:.2f} s)")
 
@@ -350,7 +352,7 @@ def command(reader: str | None, nfc: str | None, qr: str | None, qr_text: str | 
             finally:
                 transport.close()
     except KeyboardInterrupt:
-        click.echo("\ncccd-read: interrupted", err=True)
+        click.echo("\ncccd-read: " + _("interrupted"), err=True)
         sys.exit(EXIT_INTERRUPTED)
     finally:
         if log is not None:
