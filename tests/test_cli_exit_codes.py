@@ -198,6 +198,20 @@ def test_json_has_no_image_unless_asked(tmp_path: Path) -> None:
     assert json.loads(asked.stdout)["portrait"]["image_base64"] == encoded
 
 
+def test_record_json_has_the_image_once_or_not_at_all() -> None:
+    """The public API: to_dict(include_portrait=False) has no image, the identity never repeats it."""
+    import base64
+
+    from cccd_reader.emulator import load_sample
+    from cccd_reader.read import read_card
+
+    record = read_card(load_sample("an"), sample_persona("an").can_key())
+    encoded = base64.b64encode(record.portrait.image).decode()
+    assert encoded not in json.dumps(record.to_dict(include_portrait=False))
+    assert json.dumps(record.to_dict()).count(encoded) == 1
+    assert "portrait" not in record.to_dict()["identity"]
+
+
 def test_demo_json_writes_no_file_unasked(tmp_path: Path) -> None:
     result = cccd_read("demo", "--json", cwd=tmp_path)
     assert result.returncode == EXIT_OK

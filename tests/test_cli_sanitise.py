@@ -87,6 +87,9 @@ def test_chip_parser_flags_control_characters() -> None:
     assert any(w.startswith("entry 2 holds control") for w in dg13.warnings)
     assert any(w.startswith("entry 9 holds control") for w in dg13.warnings)
     assert record.identity.full_name == FORGED_NAME  # kept exact
+    # and the record's own warnings say so (what `read` shows and JSON carries)
+    assert any("full name from DG13 holds control" in w for w in record.warnings)
+    assert len(record.warnings) == len(set(record.warnings))
 
 
 @pytest.mark.pcsc

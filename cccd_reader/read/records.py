@@ -244,7 +244,7 @@ class CardRecord:
             "complete": self.complete,
             "failed_step": self.failed_step,
             "error": self.error,
-            "identity": to_jsonable(self.identity) if self.identity is not None else None,
+            "identity": _identity_dict(self.identity),
             "mrz": _mrz_dict(self.mrz),
             "portrait": (_portrait_dict(self.portrait, include_portrait)
                          if self.portrait is not None else None),
@@ -266,6 +266,17 @@ def _file_order(name: str) -> tuple[int, str]:
     if name.startswith("DG") and name[2:].isdigit():
         return (int(name[2:]), name)
     return (0, name)
+
+
+def _identity_dict(identity: Any) -> Any:
+    """The identity without its copy of the portrait: the record's ``portrait`` entry is the one place the
+    image appears (and only when ``include_portrait`` asks for it)."""
+    if identity is None:
+        return None
+    data = to_jsonable(identity)
+    if isinstance(data, dict):
+        data.pop("portrait", None)
+    return data
 
 
 def _mrz_dict(mrz: Any) -> Any:

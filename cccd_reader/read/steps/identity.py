@@ -39,6 +39,10 @@ def finish_identity(st: PipelineState) -> None:
             rec.identity = merge_identity(dg13, dg1)
         except CCCDError as exc:
             rec.warnings.append(f"identity could not be assembled: {exc}")
+        else:
+            # DG1/DG13 disagreements and chip text holding control or bidi characters are the record's
+            # warnings too (this runs again for the final record: each warning is listed once)
+            rec.warnings.extend(w for w in rec.identity.warnings if w not in rec.warnings)
     has_slot = getattr(rec.identity, "portrait", 1) is None
     if rec.identity is not None and rec.portrait is not None and has_slot:
         with contextlib.suppress(TypeError, ValueError):
