@@ -188,3 +188,16 @@ def test_kiosk_survives_a_reader_that_disappears_and_a_service_restart(monkeypat
     # said before the first card, then while the first card was waited off the reader
     assert err.count("no reader: waiting for it to come back") == 2
     assert err.index("remove the card") < err.rindex("no reader")
+
+
+@pytest.mark.pcsc
+def test_refused_key_is_exit_code_5_in_watch_as_in_read(pcsc_reader: Any, tmp_path: Path) -> None:
+    log = tmp_path / "desk.csv"
+    with card_on(pcsc_reader, load_sample("an")):
+        result = cccd_read("watch", "--reader", pcsc_reader.name, "--can", "000001", "--count", "1",
+                           "--csv", str(log), "--csv-columns", "id_number,complete,exit_code", cwd=tmp_path)
+    assert result.returncode == EXIT_OK
+    assert "cccd-read: card not read: " in result.stderr and "(exit code 5)" in result.stderr
+    assert "000001" not in result.stderr
+    rows = list(csv.reader(io.StringIO(log.read_text(encoding="utf-8-sig"))))
+    assert rows == [["id_number", "complete", "exit_code"], ["", "False", "5"]]

@@ -9,6 +9,7 @@ from rich.text import Text
 
 from cccd_reader.cli import handle_errors, json_text
 from cccd_reader.errors import ReaderNotFoundError
+from cccd_reader.i18n import _
 from cccd_reader.safetext import visible
 
 READERS_EXAMPLES = """
@@ -46,15 +47,16 @@ def command(as_json: bool, nfc_paths: tuple[str, ...], no_nfc: bool) -> None:
     if as_json:
         click.echo(json_text({"readers": rows, "problems": problems}))
     elif rows:  # nothing to list: only the error line below (exit 3), not an empty table + the problem twice
-        table = Table(title="Readers", title_justify="left")
-        for col in ("#", "Kind", "Name", "Card"):
+        table = Table(title=_("Readers"), title_justify="left")
+        for col in ("#", _("Kind"), _("Name"), _("Card")):
             table.add_column(col)
         pcsc_index = 0
         for row in rows:
             if row["kind"] == "pcsc":
                 index = str(pcsc_index)
                 pcsc_index += 1
-                card = f"present (ATR {visible(row['atr'])})" if row.get("card_present") else "-"
+                card = (_("present (ATR {atr})").format(atr=visible(row["atr"])) if row.get("card_present")
+                        else "-")
             else:
                 index = visible(row.get("path", ""))
                 card = "?"
