@@ -7,6 +7,7 @@ Conventions: dates as ISO strings, images as base64 (or a file path when saved),
 from __future__ import annotations
 
 import base64
+import calendar
 import contextlib
 import dataclasses
 import datetime as _dt
@@ -137,6 +138,71 @@ class PartialDate:
         """True when every part known on both sides agrees (used for DG1/DG13 cross-checks)."""
         pairs = ((self.year, year), (self.month, month), (self.day, day))
         return all(a is None or b is None or a == b for a, b in pairs)
+
+    # --- comparison with dates ---------------------------------------------------------------------
+    # A complete PartialDate IS that day: it equals the datetime.date of the same day (and hashes like
+    # it), so ``identity.date_of_birth == qr.date_of_birth`` means what it says. A partial one equals only
+    # the same PartialDate. Ordering is defined where the answer does not depend on the unknown parts
+    # (1950 < 1951-03-02, but 1950 and 1950-06-01 cannot be ordered: comparing them raises TypeError).
+
+    def _span(self) -> tuple[_dt.date, _dt.date]:
+        """The first and last day this date may be."""
+        if self.month is None:
+            return _dt.date(self.year, 1, 1), _dt.date(self.year, 12, 31)
+        if self.day is None:
+            last = calendar.monthrange(self.year, self.month)[1]
+            return _dt.date(self.year, self.month, 1), _dt.date(self.year, self.month, last)
+        day = _dt.date(self.year, self.month, self.day)
+        return day, day
+
+    @staticmethod
+    def _other_span(other: object) -> tuple[_dt.date, _dt.date] | None:
+        if isinstance(other, PartialDate):
+            return other._span()
+        if isinstance(other, _dt.date) and not isinstance(other, _dt.datetime):
+            return other, other
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PartialDate):
+            return (self.year, self.month, self.day) == (other.year, other.month, other.day)
+        if isinstance(other, _dt.date) and not isinstance(other, _dt.datetime):
+            return self.to_date() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        day = self.to_date()
+        return hash(day) if day is not None else hash((PartialDate, self.year, self.month))
+
+    def _order(self, other: object) -> int | None:
+        """-1 / 0 / 1 when the order is certain, None when it is not (or ``other`` is not a date)."""
+        span = self._other_span(other)
+        if span is None:
+            return None
+        first, last = self._span()
+        if last < span[0]:
+            return -1
+        if first > span[1]:
+            return 1
+        if first == last == span[0] == span[1]:
+            return 0
+        return None
+
+    def __lt__(self, other: object) -> bool:
+        order = self._order(other)
+        return NotImplemented if order is None else order < 0
+
+    def __le__(self, other: object) -> bool:
+        order = self._order(other)
+        return NotImplemented if order is None else order <= 0
+
+    def __gt__(self, other: object) -> bool:
+        order = self._order(other)
+        return NotImplemented if order is None else order > 0
+
+    def __ge__(self, other: object) -> bool:
+        order = self._order(other)
+        return NotImplemented if order is None else order >= 0
 
     def __repr__(self) -> str:  # may be a date of birth: show the precision only
         return f"PartialDate(precision={self.precision!r})"
