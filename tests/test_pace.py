@@ -481,6 +481,35 @@ def test_wrong_can_is_access_denied_at_mutual_authentication():
     assert chip.session is None
 
 
+@pytest.mark.parametrize(("ins_step", "sw", "expected"), [
+    (3, 0x6982, "AccessDenied"),  # the 4th General Authenticate refused: a wrong password
+    (1, 0x6982, "AuthenticationError"),  # the same SW at mapping is no verdict on the password
+    (0, 0x6A80, "UnsupportedProtocol"),  # encrypted nonce: these parameters are not the card's
+    (2, 0x6A80, "AuthenticationError"),
+])
+def test_the_error_a_refusal_gives_depends_on_the_step(ins_step, sw, expected):
+    import cccd_reader.errors as E
+
+    info = CCCD_PACE_PROFILES[0]
+    chip = PACEChip([info], [CANKey("123456")])
+
+    class Refuses:
+        def __init__(self):
+            self.ga = 0
+
+        def transmit(self, apdu: bytes) -> bytes:
+            cmd = CommandAPDU.decode(apdu)
+            if cmd.ins == 0x86:
+                self.ga += 1
+                if self.ga - 1 == ins_step:
+                    return sw.to_bytes(2, "big")
+            return chip.process(cmd).encode()
+
+    with pytest.raises(E.CCCDError) as err:
+        perform_pace(Refuses(), CANKey("123456"), pace_info=info)
+    assert type(err.value).__name__ == expected, err.value
+
+
 def test_chip_token_mismatch_is_access_denied():
     v_chip = PACEChip([CCCD_PACE_PROFILES[0]], [CANKey("111111")])
 

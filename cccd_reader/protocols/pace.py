@@ -26,6 +26,7 @@ The Integrated Mapping pseudo-random function and point encoding are written out
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -426,7 +427,18 @@ class PACEResult:
 # --- terminal --------------------------------------------------------------------------------------------
 
 
-def _exchange(transport: Transport, cmd: CommandAPDU, step: str, key: CANKey | MRZKey) -> bytes:
+class PACEStep(enum.StrEnum):
+    """The exchanges of a PACE run; the value is how messages name the step. The error a refusal gives
+    depends on the step (a refused token in mutual authentication means a wrong password)."""
+
+    SET_AT = "MSE:Set AT"
+    ENCRYPTED_NONCE = "step 1 (encrypted nonce)"
+    MAP_NONCE = "step 2 (map nonce)"
+    KEY_AGREEMENT = "step 3 (key agreement)"
+    MUTUAL_AUTHENTICATION = "step 4 (mutual authentication)"
+
+
+def _exchange(transport: Transport, cmd: CommandAPDU, step: PACEStep, key: CANKey | MRZKey) -> bytes:
     raw = transport.transmit(cmd.encode())
     try:
         resp = ResponseAPDU.decode(raw)
@@ -435,13 +447,14 @@ def _exchange(transport: Transport, cmd: CommandAPDU, step: str, key: CANKey | M
     if resp.sw == 0x9000:
         return resp.data
     sw = resp.sw
-    if step.startswith("step 4") and (sw >> 8 == 0x63 or sw in (0x6982, 0x6985, 0x6300)):
+    if step is PACEStep.MUTUAL_AUTHENTICATION and (sw >> 8 == 0x63 or sw in (0x6982, 0x6985, 0x6300)):
         raise AccessDenied(f"PACE {step}: the chip rejected the authentication token (SW {sw:04X}): "
                            f"the password is wrong; check {key.describe()}")
     if sw >> 8 == 0x63:
         raise AccessDenied(f"PACE {step}: the chip refused the password (SW {sw:04X}); "
                            f"check {key.describe()}")
-    if sw in (0x6A80, 0x6A86, 0x6A88, 0x6D00, 0x6E00, 0x6A81, 0x6A87) and step.startswith(("MSE", "step 1")):
+    if sw in (0x6A80, 0x6A86, 0x6A88, 0x6D00, 0x6E00, 0x6A81, 0x6A87) and step in (PACEStep.SET_AT,
+                                                                                  PACEStep.ENCRYPTED_NONCE):
         raise UnsupportedProtocol(f"PACE {step}: the chip does not accept these parameters (SW {sw:04X})")
     raise AuthenticationError(f"PACE {step}: the chip answered SW {sw:04X}")
 
@@ -519,10 +532,10 @@ def perform_pace(
 
     # MSE:Set AT
     _exchange(transport, mse_set_at_pace(oid, key.pace_password_ref, pid if send_parameter_id else None),
-              "MSE:Set AT", key)
+              PACEStep.SET_AT, key)
 
     # step 1: encrypted nonce
-    z = _dynamic_auth(_exchange(transport, _ga(b"", last=False), "step 1 (encrypted nonce)", key),
+    z = _dynamic_auth(_exchange(transport, _ga(b"", last=False), PACEStep.ENCRYPTED_NONCE, key),
                       "step 1 (encrypted nonce)", 0x80)
     k_pi = key.k_pi(cipher)
     try:
@@ -531,7 +544,7 @@ def perform_pace(
         raise AuthenticationError("PACE step 1 (encrypted nonce): the nonce has a wrong length") from None
 
     # step 2: map the nonce
-    step = "step 2 (map nonce)"
+    step = PACEStep.MAP_NONCE
     chip_mapping_pk: bytes | None = None
     try:
         if alg.mapping in ("GM", "CAM"):
@@ -552,7 +565,7 @@ def perform_pace(
         raise AuthenticationError(f"PACE {step}: invalid mapping data from the chip ({exc})") from None
 
     # step 3: key agreement
-    step = "step 3 (key agreement)"
+    step = PACEStep.KEY_AGREEMENT
     sk = random_int_below(rng, group.order_bound)
     try:
         pk_pcd = group.encode(group.public_key(sk, generator))
@@ -570,7 +583,7 @@ def perform_pace(
     ks_enc, ks_mac = session_keys(secret, cipher)
 
     # step 4: mutual authentication
-    step = "step 4 (mutual authentication)"
+    step = PACEStep.MUTUAL_AUTHENTICATION
     t_pcd = authentication_token(ks_mac, cipher, oid, alg.key_agreement, group.encode(peer_eph))
     resp = _exchange(transport, _ga(encode_tlv(0x85, t_pcd), last=True), step, key)
     try:
