@@ -29,8 +29,10 @@ def run(*args: str, input: str | None = None):
     return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 
 
-def _expected_exit(data: dict) -> int:
-    return EXIT_VERIFICATION_FAILED if data["security"]["verdict"] in ("not-genuine", "mismatch") else EXIT_OK
+# The exit code each sample's read must give, stated per card (not derived from the record): "hung"'s
+# printed QR spells the name differently from its chip (a mismatch: 1); every other sample agrees (0).
+EXPECTED_EXIT = {"an": EXIT_OK, "binh": EXIT_OK, "hung": EXIT_VERIFICATION_FAILED, "mai": EXIT_OK,
+                 "thao": EXIT_OK, "tho": EXIT_OK}
 
 
 def _check_record(data: dict, name: str, *, protocol: str, key: str) -> None:
@@ -51,7 +53,8 @@ def test_read_emulator_json_and_exit_codes(tmp_path):
     result = run("read", "--emulator", "an", "--json")
     data = json.loads(result.stdout)
     _check_record(data, "an", protocol="PACE", key="CAN")
-    assert result.exit_code == _expected_exit(data)
+    assert data["security"]["verdict"] == "genuine"
+    assert result.exit_code == EXIT_OK
     assert run("read", "--emulator", "an", "--json", "--report-only").exit_code == EXIT_OK
 
 
@@ -136,7 +139,7 @@ def test_every_sample_through_pcscd_pace_and_bac(pcsc_reader, tmp_path, name):
     with card_on(pcsc_reader, load_sample(name)):
         summary = run("read", "--reader", pcsc_reader.name, "--qr-text", payload, "--no-progress")
     assert qr.id_number in summary.stdout and "Verdict" in summary.stdout
-    assert summary.exit_code == _expected_exit(data)
+    assert summary.exit_code == EXPECTED_EXIT[name]
 
     # the recorded trace replays without a card
     replay = run("replay", str(trace), "--qr-text", payload, "--json", "--report-only")

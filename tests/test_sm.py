@@ -3,7 +3,6 @@ AES vectors and the BSI TR-03110 worked-example SM steps; then the strict-mode a
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import pytest
@@ -11,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cccd_reader.crypto import primitives as P
-from cccd_reader.crypto.sm import SMSession, max_plain_response
+from cccd_reader.crypto.sm import DO_MAC, DO_STATUS, SMSession, max_plain_response
 from cccd_reader.errors import (
     CardError,
     EndOfFile,
@@ -306,9 +305,29 @@ def test_garbage_responses_raise_sm_error(raw: bytes) -> None:
 @given(st.binary(max_size=80))
 @settings(max_examples=200)
 def test_unprotect_response_is_total(raw: bytes) -> None:
+    # random bytes are never a valid protected answer (a random MAC does not verify): always a typed error
     term, _ = _term_after_command("AES-128")
-    with contextlib.suppress(CardError):
+    with pytest.raises(CardError) as info:
         term.unprotect_response(raw)
+    if len(raw) != 2:  # not a bare status word: a secure-messaging failure, and the session is dead
+        assert isinstance(info.value, SecureMessagingError)
+        assert not term.usable
+
+
+@pytest.mark.parametrize("cipher", ["3DES", "AES-128"])
+@pytest.mark.parametrize("sw", [0x9000, 0x6282, 0x6A82])
+def test_status_only_answer_with_a_bad_mac_is_refused(cipher: str, sw: int) -> None:
+    # DO99 + DO8E and no data: the shortest protected answer. One flipped MAC bit must be caught.
+    term, chip = _term_after_command(cipher)
+    answer = bytearray(chip.protect_response(b"", sw))
+    assert answer[0] == DO_STATUS and answer[4] == DO_MAC  # 99 02 SW1 SW2 8E 08 MAC SW1 SW2
+    answer[-3] ^= 0x01
+    with pytest.raises(SecureMessagingError, match="MAC"):
+        term.unprotect_response(bytes(answer))
+    assert not term.usable
+    # and intact, the same answer goes through with its status word
+    term, chip = _term_after_command(cipher)
+    assert term.unprotect_response(chip.protect_response(b"", sw)) == sw.to_bytes(2, "big")
 
 
 @given(st.binary(max_size=80))
