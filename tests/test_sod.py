@@ -297,3 +297,14 @@ def test_non_bytes_input_is_a_parse_error() -> None:
 def test_oversized_input_is_refused_before_decoding() -> None:
     with pytest.raises(ParseError):
         decode_sod(b"\x77\x84\x01\x00\x00\x00" + b"\x00" * (2 * 1024 * 1024))
+
+
+def test_to_dict_signer_is_the_signer_certificates_subject() -> None:
+    # the signer identifier names the certificate's issuer (the CSCA); "signer" is the certificate itself
+    key, cert = _signer("dsc-ecdsa")
+    sod = SOD.decode(build_sod(DGS, signer_key=key, signer_cert=cert))
+    d = sod.to_dict()
+    assert cert.subject != cert.issuer
+    assert d["signer"] == cert.subject.rfc4514_string() == sod.signer_subject
+    assert d["signer_issuer"] == cert.issuer.rfc4514_string()
+    assert sod.signed.econtent == sod.econtent and sod.signer_certificates == sod.signed.certificates

@@ -115,16 +115,48 @@ class SOD:
     dg_hashes: dict[int, bytes] = field(repr=False, hash=False)  # ``raw`` already covers it for hashing
     lds_version: str | None
     unicode_version: str | None
-    econtent_type: str
-    econtent: bytes = field(repr=False)
-    digest_algorithm: str
-    signature_algorithm: str
-    signature_algorithm_der: bytes = field(repr=False)
-    signature: bytes = field(repr=False)
-    signer_id: SignerIdentifier
-    signed_attributes: SignedAttributes | None
-    signer_certificates: tuple[bytes, ...] = field(repr=False)
-    signer_info_count: int = 1
+    signed: SignedContent  # the SignedData around the security object: one type, shared with master lists
+
+    # the SignedData's parts, by the names SOD has always had
+    @property
+    def econtent_type(self) -> str:
+        return self.signed.econtent_type
+
+    @property
+    def econtent(self) -> bytes:
+        return self.signed.econtent
+
+    @property
+    def digest_algorithm(self) -> str:
+        return self.signed.digest_algorithm
+
+    @property
+    def signature_algorithm(self) -> str:
+        return self.signed.signature_algorithm
+
+    @property
+    def signature_algorithm_der(self) -> bytes:
+        return self.signed.signature_algorithm_der
+
+    @property
+    def signature(self) -> bytes:
+        return self.signed.signature
+
+    @property
+    def signer_id(self) -> SignerIdentifier:
+        return self.signed.signer_id
+
+    @property
+    def signed_attributes(self) -> SignedAttributes | None:
+        return self.signed.signed_attributes
+
+    @property
+    def signer_certificates(self) -> tuple[bytes, ...]:
+        return self.signed.certificates
+
+    @property
+    def signer_info_count(self) -> int:
+        return self.signed.signer_info_count
 
     @classmethod
     def decode(cls, data: bytes) -> SOD:
@@ -166,6 +198,19 @@ class SOD:
             return self.signer_certificates[0]
         return None
 
+    @property
+    def signer_subject(self) -> str | None:
+        """The Document Signer certificate's subject (RFC 4514 text), or None without a certificate."""
+        der = self.signer_certificate
+        if der is None:
+            return None
+        from asn1crypto import x509
+
+        try:
+            return format_name(x509.Certificate.load(der).subject)
+        except Exception:  # a malformed certificate has no readable subject
+            return None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,
@@ -176,7 +221,8 @@ class SOD:
             "digest_algorithm": self.digest_algorithm,
             "signature_algorithm": self.signature_algorithm,
             "signing_time": self.signing_time.isoformat() if self.signing_time else None,
-            "signer": self.signer_id.issuer,
+            "signer": self.signer_subject,
+            "signer_issuer": self.signer_id.issuer,
             "signer_serial_number": (
                 None if self.signer_id.serial_number is None else format(self.signer_id.serial_number, "X")
             ),
@@ -342,16 +388,7 @@ def _decode_content_info(raw: bytes, inner: bytes, base: int) -> SOD:
         dg_hashes=dg_hashes,
         lds_version=lds_version,
         unicode_version=unicode_version,
-        econtent_type=signed.econtent_type,
-        econtent=signed.econtent,
-        digest_algorithm=signed.digest_algorithm,
-        signature_algorithm=signed.signature_algorithm,
-        signature_algorithm_der=signed.signature_algorithm_der,
-        signature=signed.signature,
-        signer_id=signed.signer_id,
-        signed_attributes=signed.signed_attributes,
-        signer_certificates=signed.certificates,
-        signer_info_count=signed.signer_info_count,
+        signed=signed,
     )
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cccd_reader.errors import InputError, ParseError, VerificationError
-from cccd_reader.lds.sod import SOD, decode_sod
+from cccd_reader.lds.sod import SOD, SignedContent, decode_sod
 from cccd_reader.model import to_jsonable
 from cccd_reader.verify.issuer import (
     SignerExtensions,
@@ -39,7 +39,7 @@ from cccd_reader.verify.issuer import (
     signer_extensions,
     trust_advice,
 )
-from cccd_reader.verify.signing import check_cms_signature, digest
+from cccd_reader.verify.signing import check_signed_content, digest
 from cccd_reader.verify.trust import CertificateInfo, TrustStore
 
 # --- the verdict -------------------------------------------------------------------------------------
@@ -295,7 +295,9 @@ def _check_data_groups(sod: SOD, files: Mapping[int, bytes]) -> tuple[DataGroupC
     return tuple(checks)
 
 
-def _find_signer(sod: SOD, trust: TrustStore | None) -> tuple[CertificateInfo | None, str | None, str | None]:
+def _find_signer(
+    sod: SignedContent, trust: TrustStore | None
+) -> tuple[CertificateInfo | None, str | None, str | None]:
     """The signer certificate (embedded, else from the trust store), its source, and why not if absent.
 
     The trust store is asked through its indexes (issuer and serial, key identifier): its anchors are
@@ -304,7 +306,7 @@ def _find_signer(sod: SOD, trust: TrustStore | None) -> tuple[CertificateInfo | 
     sid = sod.signer_id
     malformed = False
     embedded: list[CertificateInfo] = []
-    for der in sod.signer_certificates:
+    for der in sod.certificates:
         try:
             embedded.append(CertificateInfo.from_der(der))
         except ParseError:
@@ -336,7 +338,7 @@ def _find_signer(sod: SOD, trust: TrustStore | None) -> tuple[CertificateInfo | 
             found = trust.by_key_identifier(ski) if ski is not None else []
         if found:
             return found[0], "trust store", None
-    if len(embedded) == 1 and len(sod.signer_certificates) == 1:
+    if len(embedded) == 1 and len(sod.certificates) == 1:
         # one embedded certificate that the signer identifier does not name: still check with it,
         # the signature decides
         return embedded[0], "sod", None
@@ -499,7 +501,7 @@ def verify_passive(
         elif c.status is DGStatus.NOT_LISTED:
             reasons.append(f"DG{c.number} was read but the SOD has no hash for it")
 
-    signer, signer_source, why_missing = _find_signer(record, trust)
+    signer, signer_source, why_missing = _find_signer(record.signed, trust)
     if signer is None:
         signature = SignatureCheck(
             SignatureStatus.INVALID,
@@ -517,7 +519,7 @@ def verify_passive(
         revocation = RevocationCheck(RevocationStatus.UNKNOWN, reason="no signer certificate")
         reasons.append(f"the SOD signature cannot be checked: {why_missing}")
     else:
-        signature = _check_signature(record, signer)
+        signature = _check_signature(record.signed, signer)
         if signature.status is SignatureStatus.INVALID:
             reasons.append(f"the SOD signature is invalid: {signature.reason}")
         validity = _VALIDITY[signer.validity_at(when)]
@@ -600,18 +602,10 @@ def _document_type_warnings(ext: SignerExtensions, document_code: str | None) ->
     return out
 
 
-def _check_signature(sod: SOD, signer: CertificateInfo) -> SignatureCheck:
+def _check_signature(sod: SignedContent, signer: CertificateInfo) -> SignatureCheck:
     try:
         key = signer.public_key()
-        check = check_cms_signature(
-            key,
-            econtent=sod.econtent,
-            econtent_type=sod.econtent_type,
-            signed_attributes=sod.signed_attributes,
-            digest_algorithm=sod.digest_algorithm,
-            signature_algorithm_der=sod.signature_algorithm_der,
-            signature=sod.signature,
-        )
+        check = check_signed_content(key, sod)
     except VerificationError as exc:
         return SignatureCheck(
             SignatureStatus.INVALID, sod.signature_algorithm, sod.digest_algorithm, None, None, str(exc)

@@ -26,6 +26,7 @@ from cccd_reader._lazy import moved_names
 from cccd_reader.errors import VerificationError
 from cccd_reader.lds.sod import (
     SignedAttributes,
+    SignedContent,
 )
 
 # --- hashes ------------------------------------------------------------------------------------------
@@ -374,6 +375,20 @@ def check_cms_signature(
     return CMSSignatureCheck(valid, md_ok, content_type_ok, "; ".join(reasons) or None)
 
 
+def check_signed_content(key: VerifyKey, content: SignedContent) -> CMSSignatureCheck:
+    """:func:`check_cms_signature` over a decoded SignedData (EF.SOD, EF.CardSecurity, a master list):
+    the one place the signature of a :class:`~cccd_reader.lds.sod.SignedContent` is checked."""
+    return check_cms_signature(
+        key,
+        econtent=content.econtent,
+        econtent_type=content.econtent_type,
+        signed_attributes=content.signed_attributes,
+        digest_algorithm=content.digest_algorithm,
+        signature_algorithm_der=content.signature_algorithm_der,
+        signature=content.signature,
+    )
+
+
 # moved to cccd_reader.issue.signing (the issuer's side); the old names keep working, with a warning
 __getattr__ = moved_names(__name__, {
     "SIGNATURE_ALGORITHMS": "cccd_reader.issue.signing",
@@ -389,6 +404,7 @@ __all__ = [
     "VerifyKey",
     "certificate_public_key",
     "check_cms_signature",
+    "check_signed_content",
     "digest",
     "hash_for",
     "load_public_key",

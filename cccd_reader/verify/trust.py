@@ -30,7 +30,7 @@ from cccd_reader.lds.sod import decode_signed_data, format_name
 from cccd_reader.verify.signing import (
     VerifyKey,
     certificate_public_key,
-    check_cms_signature,
+    check_signed_content,
     verify_signature,
 )
 
@@ -271,15 +271,7 @@ def parse_master_list(
     signature_valid = False
     if signer is not None:
         try:
-            check = check_cms_signature(
-                signer.public_key(),
-                econtent=signed.econtent,
-                econtent_type=signed.econtent_type,
-                signed_attributes=signed.signed_attributes,
-                digest_algorithm=signed.digest_algorithm,
-                signature_algorithm_der=signed.signature_algorithm_der,
-                signature=signed.signature,
-            )
+            check = check_signed_content(signer.public_key(), signed)
         except VerificationError as exc:
             raise TrustStoreError(f"master list signer key unusable{where}: {exc}") from None
         if not check.valid:
