@@ -73,6 +73,8 @@ _LAZY: dict[str, str] = {
     "ChainStatus": "cccd_reader.verify.passive",
     "RevocationStatus": "cccd_reader.verify.passive",
     "TrustStore": "cccd_reader.verify.trust",
+    "verify_card_security": "cccd_reader.verify.card_security",
+    "CardSecurityResult": "cccd_reader.verify.card_security",
     # 6. the security protocols, step by step (after your own PACE: SecureMessagingTransport above)
     "perform_pace": "cccd_reader.protocols.pace",
     "PACEResult": "cccd_reader.protocols.pace",

@@ -260,8 +260,8 @@ def verify_cam(pace_result: PACEResult, card_security_or_dg14: CardSecurity | DG
     """Check PACE-CAM's chip authentication data against the chip's static key (offline-capable).
 
     Passes when PK_map,IC = CA_IC * PK_IC for a ChipAuthenticationPublicKeyInfo on PACE's curve.
-    EF.CardSecurity's signature must be verified separately (passive authentication) for the key to
-    be trusted.
+    EF.CardSecurity's signature must be verified separately
+    (:func:`cccd_reader.verify.card_security.verify_card_security`) for the key to be trusted.
     """
     if pace_result.mapping != "CAM":
         raise InputError("verify_cam needs the result of a PACE-CAM run")

@@ -25,6 +25,8 @@ _LAZY: dict[str, str] = {
     "ChainCheck": "cccd_reader.verify.passive",
     "RevocationStatus": "cccd_reader.verify.passive",
     "RevocationCheck": "cccd_reader.verify.passive",
+    "verify_card_security": "cccd_reader.verify.card_security",
+    "CardSecurityResult": "cccd_reader.verify.card_security",
     "TrustStore": "cccd_reader.verify.trust",
     "CertificateInfo": "cccd_reader.verify.trust",
     "CRLInfo": "cccd_reader.verify.trust",
