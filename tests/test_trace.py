@@ -238,3 +238,27 @@ def test_reconnect_is_recorded_passes_timeout_and_replays(tmp_path: Path) -> Non
     assert replay.transmit(H("0084000008")) == H("9000")
     with pytest.raises(TraceMismatchError, match="reconnected"):
         replay.reconnect()
+
+
+def test_replay_from_command_response_pairs() -> None:
+    # a recorded session turned into plain pairs replays the same way as the trace file did
+    import json as _json
+
+    buf = io.StringIO()
+    chip = MiniChip(KEY, FILES, random_bytes=counter_random(b"chip"))
+    rec = RecordingTransport(chip, buf)
+    out = session_read(rec, rec.random_source(counter_random(b"term")))
+    rec.close()
+    lines = [_json.loads(x) for x in buf.getvalue().splitlines()]
+    pairs = [(e["c"], bytes.fromhex(e["r"])) for e in lines if e["type"] == "apdu"]
+    draws = [e["hex"] for e in lines if e["type"] == "random"]
+    replay = ReplayTransport.from_pairs(pairs, random=draws, atr=b"\x3b\x80\x80\x01\x01")
+    assert replay.atr == b"\x3b\x80\x80\x01\x01"
+    assert session_read(replay, replay.random_bytes) == out
+    replay.assert_complete()
+    # a different command than the pair says is a mismatch
+    again = ReplayTransport.from_pairs(pairs[:1])
+    with pytest.raises(TraceMismatchError):
+        again.transmit(b"\x00\xa4\x00\x00")
+    with pytest.raises(InputError):
+        ReplayTransport.from_pairs([("zz", "9000")])

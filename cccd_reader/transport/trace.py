@@ -20,7 +20,7 @@ import datetime as _dt
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from cccd_reader import errors
@@ -282,6 +282,32 @@ class ReplayTransport(CardTransport):
         self._pos = 0
         self._rpos = 0
 
+    @classmethod
+    def from_pairs(
+        cls,
+        pairs: Iterable[tuple[bytes | str, bytes | str]],
+        *,
+        random: Iterable[bytes | str] = (),
+        atr: bytes = b"",
+    ) -> ReplayTransport:
+        """A replay of ``(command, response)`` pairs (bytes or hex text; the response ends with SW1 SW2),
+        with the terminal's ``random`` draws in order: a whole PACE run from published values, no file."""
+        replay = cls.__new__(cls)
+        replay.header = {"type": "header", "format": TRACE_FORMAT, "version": TRACE_VERSION,
+                         "atr": bytes(atr).hex().upper() or None}
+        replay._events = []
+        for index, pair in enumerate(pairs):
+            try:
+                command, response = pair
+            except (TypeError, ValueError):
+                raise InputError(f"pair #{index} is not a (command, response) pair") from None
+            replay._events.append({"type": "apdu", "i": index, "c": _pair_bytes(command, "command", index),
+                                   "r": _pair_bytes(response, "response", index)})
+        replay._random = [_pair_bytes(value, "random draw", i) for i, value in enumerate(random)]
+        replay._pos = 0
+        replay._rpos = 0
+        return replay
+
     def __repr__(self) -> str:
         return f"ReplayTransport(position={self._pos}/{len(self._events)})"
 
@@ -348,3 +374,14 @@ class ReplayTransport(CardTransport):
         if self.remaining or self._rpos < len(self._random):
             raise TraceMismatchError(f"replay stopped early: {self.remaining} exchanges and "
                                      f"{len(self._random) - self._rpos} random draws left")
+
+
+def _pair_bytes(value: bytes | str, what: str, index: int) -> bytes:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if isinstance(value, str):
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            raise InputError(f"{what} #{index} is not hex") from None
+    raise InputError(f"{what} #{index} must be bytes or hex text")
