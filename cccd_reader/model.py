@@ -515,6 +515,9 @@ def merge_identity(dg13: _DG13Like | None, dg1: Any = None, dg2: Any = None) -> 
             sources["extra"] = "DG13"
 
     if mrz is not None:
+        for check, ok in mrz.check_results.items():
+            if not ok:  # reported, not enforced: the chip is what it is (the field, never its value)
+                warnings.append(f"DG1: the MRZ check digit of the {check.replace('_', ' ')} does not match")
         mrz_id = mrz.personal_id_number
         put("document_number", mrz.document_number or None, "DG1")
         put("id_number", mrz_id, "DG1")

@@ -169,3 +169,32 @@ def test_portrait_from_dg2_is_attached_but_not_shown():
     assert merge_identity(None, mrz(), dg2.portrait).portrait == dg2.portrait
     assert "image" not in repr(ident)
     assert json.loads(json.dumps(ident.to_dict()))["portrait"]["mime_type"] == "image/jpeg"
+
+
+def test_a_dg1_check_digit_failure_reaches_the_identity_and_the_records_warnings():
+    import dataclasses
+
+    from cccd_reader.emulator import load_sample
+    from cccd_reader.emulator.card import SeededRandom
+    from cccd_reader.emulator.samples import sample_persona
+    from cccd_reader.lds.dg1 import DG1 as DG1File
+    from cccd_reader.model import merge_identity
+    from cccd_reader.read import read_card
+
+    card = load_sample("an")
+    ef = card.files.file("DG1")
+    dg1 = DG1File.decode(ef.data)
+    text = dg1.mrz_text
+    # TD1: document number in 5-14, its check digit at 14; change the check digit only
+    wrong = text[:14] + str((int(text[14]) + 1) % 10) + text[15:]
+    bad = DG1File.from_mrz(wrong)
+    assert not bad.valid and bad.check_results["document_number"] is False
+    identity = merge_identity(None, bad)
+    assert any("check digit of the document number" in w for w in identity.warnings)
+    assert not any(wrong[5:14] in w for w in identity.warnings)  # the field, never its value
+    assert not any("check digit" in w for w in merge_identity(None, dg1).warnings)
+
+    card.files.app.replace(dataclasses.replace(ef, data=bad.encode()))
+    rec = read_card(card, sample_persona("an").can_key(), random_bytes=SeededRandom("t"))
+    assert any("check digit of the document number" in w for w in rec.warnings)
+    assert any("check digit of the document number" in w for w in rec.identity.warnings)
