@@ -44,13 +44,4 @@ def lazy_exports(
 def moved_names(module_name: str, table: Mapping[str, str]) -> Callable[[str], Any]:
     """``__getattr__`` for a module some of whose names moved (``table``: name -> new module): the old
     import keeps working and warns (DeprecationWarning) where the caller imports it."""
-
-    def __getattr__(name: str) -> Any:
-        target = table.get(name)
-        if target is None:
-            raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
-        warnings.warn(f"{module_name}.{name} moved to {target}.{name}; import it from there",
-                      DeprecationWarning, stacklevel=2)
-        return getattr(importlib.import_module(target), name)
-
-    return __getattr__
+    return lazy_exports(module_name, {}, table)[0]

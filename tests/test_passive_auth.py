@@ -697,8 +697,10 @@ def test_wrong_message_digest_attribute_with_a_valid_signature(trust: TrustStore
 
 def test_cms_verifier_on_the_bsi_card_security_object(vectors: dict[str, Any]) -> None:
     """EF.CardSecurity is another RSASSA-PSS SignedData: the same CMS checks must accept it."""
+    import dataclasses
+
     from cccd_reader.lds.sod import decode_signed_data
-    from cccd_reader.verify.signing import check_cms_signature
+    from cccd_reader.verify.signing import check_signed_content
     from cccd_reader.verify.trust import CertificateInfo
 
     vec = next(f for f in vectors["lds_files"]["files"] if f["ef"] == "EF.CardSecurity")
@@ -706,18 +708,10 @@ def test_cms_verifier_on_the_bsi_card_security_object(vectors: dict[str, Any]) -
     assert signed.econtent_type == vec["econtent_type"].split()[0]
     (signer_der,) = [d for d in signed.certificates if CertificateInfo.from_der(d).subject == vec["signer"]]
     signer = CertificateInfo.from_der(signer_der)
-    args = dict(
-        econtent=signed.econtent,
-        econtent_type=signed.econtent_type,
-        signed_attributes=signed.signed_attributes,
-        digest_algorithm=signed.digest_algorithm,
-        signature_algorithm_der=signed.signature_algorithm_der,
-        signature=signed.signature,
-    )
-    check = check_cms_signature(signer.public_key(), **args)  # type: ignore[arg-type]
+    check = check_signed_content(signer.public_key(), signed)
     assert check.valid and check.message_digest_ok and check.content_type_ok
-    altered = {**args, "econtent": signed.econtent[:-1] + bytes([signed.econtent[-1] ^ 1])}
-    assert not check_cms_signature(signer.public_key(), **altered).valid  # type: ignore[arg-type]
+    altered = dataclasses.replace(signed, econtent=signed.econtent[:-1] + bytes([signed.econtent[-1] ^ 1]))
+    assert not check_signed_content(signer.public_key(), altered).valid
 
 
 def test_every_sample_card_passes_against_the_sample_csca(trust: TrustStore) -> None:
