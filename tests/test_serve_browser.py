@@ -131,6 +131,7 @@ def test_demo_page_from_an_allowed_origin_reads_the_card(browser: Any, sites: tu
     assert browser.find_element("id", "name").text == person.full_name
     assert browser.find_element("id", "id_number").text == person.id_number
     assert browser.find_element("id", "date_of_birth").text == person.date_of_birth.strftime("%d/%m/%Y")
+    assert browser.find_element("id", "sex").text == {"M": "Male", "F": "Female"}[person.sex_letter]
     width = browser.execute_script("return document.getElementById('portrait').naturalWidth")
     assert width == 240  # the chip's portrait, decoded by the browser
     assert browser.find_element("id", "key").get_attribute("value") == ""  # the CAN is not kept
@@ -141,6 +142,7 @@ def test_demo_page_from_an_allowed_origin_reads_the_card(browser: Any, sites: tu
     Select(browser.find_element("id", "lang")).select_by_value("vi")
     assert browser.find_element("id", "verdict").text == "Thẻ thật: dữ liệu trên chip đã được xác thực"
     assert browser.find_element("id", "read").text == "Đọc thẻ"
+    assert browser.find_element("id", "sex").text == person.sex
     assert service.last is not None and service.last["record"]["identity"]["full_name"] == person.full_name
 
 

@@ -11,7 +11,7 @@ const TEXT = {
     key_label: "CAN (6 số cuối của số định danh) hoặc quét mã QR", portrait: "Ảnh chân dung", read: "Đọc thẻ",
     f_id_number: "Số định danh", f_full_name: "Họ và tên", f_date_of_birth: "Ngày sinh", f_sex: "Giới tính",
     f_place_of_origin: "Quê quán", f_place_of_residence: "Nơi thường trú", f_expiry_date: "Có giá trị đến",
-    no_expiry: "Không thời hạn",
+    no_expiry: "Không thời hạn", sex_m: "Nam", sex_f: "Nữ",
     s_connecting: "Đang kết nối dịch vụ…", s_down: "Không kết nối được dịch vụ đọc thẻ",
     s_no_reader: "Chưa có đầu đọc thẻ", s_place: "Đặt thẻ lên đầu đọc", s_ready: "Thẻ đã sẵn sàng",
     s_busy: "Đầu đọc đang bận",
@@ -35,7 +35,7 @@ const TEXT = {
     key_label: "CAN (last 6 digits of the ID number) or scan the QR code", portrait: "Portrait", read: "Read card",
     f_id_number: "ID number", f_full_name: "Full name", f_date_of_birth: "Date of birth", f_sex: "Sex",
     f_place_of_origin: "Place of origin", f_place_of_residence: "Place of residence", f_expiry_date: "Valid until",
-    no_expiry: "No expiry",
+    no_expiry: "No expiry", sex_m: "Male", sex_f: "Female",
     s_connecting: "Connecting to the service…", s_down: "Cannot reach the card reader service",
     s_no_reader: "No card reader connected", s_place: "Place the card on the reader", s_ready: "Card ready",
     s_busy: "The reader is busy",
@@ -174,7 +174,8 @@ function showRecord(record) {
   $("id_number").textContent = id.id_number || "";
   $("name").textContent = id.full_name || "";
   $("date_of_birth").textContent = fmtDate(id.date_of_birth);
-  $("sex").textContent = id.sex_text || id.sex || "";
+  const sexWord = { M: t("sex_m"), F: t("sex_f") }[id.sex];
+  $("sex").textContent = (lang === "vi" ? id.sex_text || sexWord : sexWord || id.sex_text) || id.sex || "";
   $("place_of_origin").textContent = id.place_of_origin || "";
   $("place_of_residence").textContent = id.place_of_residence || "";
   $("expiry_date").textContent = id.expiry_date ? fmtDate(id.expiry_date) : (id.no_expiry ? t("no_expiry") : "");
