@@ -156,13 +156,19 @@ def test_unknown_groups_are_kept_raw():
     assert "data" in rec.to_dict() and "ff" not in repr(rec).lower().replace("name", "")
 
 
-def test_missing_decoder_module_falls_back_to_raw(monkeypatch):
+def test_a_decoder_that_fails_to_import_is_not_hidden_as_a_raw_file(monkeypatch):
     import cccd_reader.lds as lds
 
-    monkeypatch.setitem(lds._DECODERS, "DG15", ("cccd_reader.lds.no_such_module", ("DG15",)))
-    data = bytes.fromhex("6F03020101")
-    rec = decode_file("DG15", data)
-    assert isinstance(rec, RawFile) and rec.encode() == data
+    monkeypatch.setitem(lds._DECODERS, "DG15", ("cccd_reader.lds.no_such_module", "DG15"))
+    with pytest.raises(ImportError):
+        decode_file("DG15", bytes.fromhex("6F03020101"))
+
+
+def test_every_known_file_has_a_decoder():
+    import cccd_reader.lds as lds
+
+    for name in lds._DECODERS:
+        assert callable(lds._decoder_for(name)), name
 
 
 def test_decode_file_propagates_parse_errors_of_known_files():

@@ -16,36 +16,35 @@ import enum
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-EMRTD_AID = bytes.fromhex("A0000002471001")
+from cccd_reader.lds import DG_TAGS, file_info
+from cccd_reader.protocols.files import EMRTD_AID as EMRTD_AID
+
+
+def _fid_sfi(name: str) -> tuple[int, int]:
+    info = file_info(name)
+    assert info is not None, name
+    return info.fid, info.sfi
+
 
 FID_MF = 0x3F00
-FID_CARD_ACCESS = 0x011C
-FID_CARD_SECURITY = 0x011D
-FID_ATR_INFO = 0x2F01
-FID_COM = 0x011E
-FID_SOD = 0x011D
-
-SFI_CARD_ACCESS = 0x1C
-SFI_CARD_SECURITY = 0x1D
-SFI_ATR_INFO = 0x01
-SFI_COM = 0x1E
-SFI_SOD = 0x1D
+# file identifiers and short file identifiers come from the one registry, cccd_reader.lds
+FID_CARD_ACCESS, SFI_CARD_ACCESS = _fid_sfi("EF.CardAccess")
+FID_CARD_SECURITY, SFI_CARD_SECURITY = _fid_sfi("EF.CardSecurity")
+FID_ATR_INFO, SFI_ATR_INFO = _fid_sfi("EF.ATR/INFO")
+FID_COM, SFI_COM = _fid_sfi("EF.COM")
+FID_SOD, SFI_SOD = _fid_sfi("EF.SOD")
 
 
 def dg_fid(number: int) -> int:
     """FID of data group ``number`` (9303-10 §4.6.1: 0101 .. 0110)."""
     if not 1 <= number <= 16:
         raise ValueError("data groups are numbered 1 to 16")
-    return 0x0100 + number
+    return _fid_sfi(f"DG{number}")[0]
 
 
 def dg_tag(number: int) -> int:
     """The LDS tag of data group ``number`` (DG1 61, DG2 75, ..., DG16 70)."""
-    return _DG_TAGS[number]
-
-
-_DG_TAGS = {1: 0x61, 2: 0x75, 3: 0x63, 4: 0x76, 5: 0x65, 6: 0x66, 7: 0x67, 8: 0x68, 9: 0x69, 10: 0x6A,
-            11: 0x6B, 12: 0x6C, 13: 0x6D, 14: 0x6E, 15: 0x6F, 16: 0x70}
+    return DG_TAGS[number]
 
 
 class Access(enum.Enum):

@@ -3,8 +3,8 @@
 ``LDS_FILES`` maps every name to its tag, FID and SFI (EF.COM, EF.SOD, DG1-DG16; EF.CardAccess and
 EF.CardSecurity live outside the application and carry no tag). :func:`decode_file` picks the decoder by
 tag and falls back to :class:`~cccd_reader.lds.raw.RawFile` for groups this library does not interpret,
-so an unknown or unexpected data group never stops a read. Decoders are imported on first use: this
-module imports none of them, and a decoder module that is missing is treated as "keep it raw".
+so an unknown or unexpected data group never stops a read. Decoders are imported on first use (this
+module imports none of them); one that fails to import raises its ImportError.
 """
 
 from __future__ import annotations
@@ -57,17 +57,17 @@ OTHER_FILES: tuple[LDSFile, ...] = (
 _BY_NAME: dict[str, LDSFile] = {f.name.upper(): f for f in (*LDS_FILES, *OTHER_FILES)}
 _BY_TAG: dict[int, LDSFile] = {f.tag: f for f in LDS_FILES if f.tag is not None}
 
-# name -> (module, candidate attribute names): a class with ``decode`` or a function taking bytes.
-_DECODERS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "EF.COM": ("cccd_reader.lds.com", ("EFCOM",)),
-    "DG1": ("cccd_reader.lds.dg1", ("DG1",)),
-    "DG2": ("cccd_reader.lds.dg2", ("DG2",)),
-    "DG13": ("cccd_reader.lds.dg13", ("DG13",)),
-    "DG14": ("cccd_reader.lds.security_infos", ("DG14", "decode_dg14")),
-    "DG15": ("cccd_reader.lds.dg15", ("DG15", "decode_dg15")),
-    "EF.SOD": ("cccd_reader.lds.sod", ("SOD", "EFSOD", "decode_sod")),
-    "EF.CardAccess": ("cccd_reader.lds.security_infos", ("parse_card_access", "CardAccess", "SecurityInfos")),
-    "EF.CardSecurity": ("cccd_reader.lds.security_infos", ("CardSecurity", "decode_card_security")),
+# name -> (module, attribute): a class with ``decode`` or a function taking the file's bytes.
+_DECODERS: dict[str, tuple[str, str]] = {
+    "EF.COM": ("cccd_reader.lds.com", "EFCOM"),
+    "DG1": ("cccd_reader.lds.dg1", "DG1"),
+    "DG2": ("cccd_reader.lds.dg2", "DG2"),
+    "DG13": ("cccd_reader.lds.dg13", "DG13"),
+    "DG14": ("cccd_reader.lds.security_infos", "DG14"),
+    "DG15": ("cccd_reader.lds.dg15", "DG15"),
+    "EF.SOD": ("cccd_reader.lds.sod", "SOD"),
+    "EF.CardAccess": ("cccd_reader.lds.security_infos", "parse_card_access"),
+    "EF.CardSecurity": ("cccd_reader.lds.security_infos", "CardSecurity"),
 }
 
 
@@ -100,31 +100,23 @@ def file_info(name_or_tag: str | int) -> LDSFile | None:
 
 
 def _decoder_for(name: str) -> Callable[[bytes], Any] | None:
+    """The decoder of a file this library interprets, else None (the file is kept raw). A decoder
+    module that fails to import is a broken installation: the ImportError is raised, not hidden."""
     entry = _DECODERS.get(name)
     if entry is None:
         return None
-    module_name, candidates = entry
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return None  # a decoder that is not there (yet): the file is kept raw
-    for attr in candidates:
-        obj = getattr(module, attr, None)
-        if obj is None:
-            continue
-        decode = getattr(obj, "decode", None)
-        if isinstance(obj, type) and callable(decode):
-            return decode  # type: ignore[no-any-return]
-        if callable(obj) and not isinstance(obj, type):
-            return obj  # type: ignore[no-any-return]
-    return None
+    module_name, attr = entry
+    obj = getattr(importlib.import_module(module_name), attr)
+    decode = getattr(obj, "decode", None) if isinstance(obj, type) else obj
+    return decode
 
 
 def decode_file(name_or_tag: str | int | None, data: bytes) -> Any:
     """Decode ``data`` as the file named (or tagged) ``name_or_tag``; ``None`` detects it by its tag.
 
-    Returns the typed record (``EFCOM``, ``DG1``, ``DG2``, ``DG13``, the SOD / DG14 / DG15 records when
-    their decoders are present) or a :class:`~cccd_reader.lds.raw.RawFile` for anything else. Raises
+    Returns the typed record (``EFCOM``, ``DG1``, ``DG2``, ``DG13``, ``DG14``, ``DG15``, ``SOD``,
+    EF.CardAccess's ``SecurityInfos``, ``CardSecurity``) or a :class:`~cccd_reader.lds.raw.RawFile` for
+    anything else. Raises
     :class:`~cccd_reader.errors.ParseError` when a known file's bytes are malformed.
     """
     from cccd_reader.lds.raw import RawFile

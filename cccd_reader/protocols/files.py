@@ -42,6 +42,7 @@ from cccd_reader.errors import (
 )
 from cccd_reader.iso7816.apdu import CommandAPDU, ResponseAPDU, status_error
 from cccd_reader.iso7816.tlv import decode_one, encode_length, encode_tlv, read_header
+from cccd_reader.lds import file_info
 from cccd_reader.transport.base import Transport, as_card_transport
 
 EMRTD_AID = bytes.fromhex("A0000002471001")
@@ -58,27 +59,34 @@ class EFId:
     df: str  # "MF" or "eMRTD"
 
 
+def _ef(name: str, df: str) -> EFId:
+    """The file as the one registry (:data:`cccd_reader.lds.LDS_FILES`) knows it, in directory ``df``."""
+    info = file_info(name)
+    assert info is not None, name
+    return EFId(info.name, info.fid, info.sfi, df)
+
+
 # ICAO 9303-10 §3.11 / 3.12. Note the two 011D files: EF.CardSecurity lives in the MF, EF.SOD in the
 # eMRTD application; which one a SELECT 011D or SFI 1D reaches depends on the selected DF.
-EF_CARD_ACCESS = EFId("EF.CardAccess", 0x011C, 0x1C, "MF")
-EF_CARD_SECURITY = EFId("EF.CardSecurity", 0x011D, 0x1D, "MF")
-EF_ATR_INFO = EFId("EF.ATR/INFO", 0x2F01, 0x01, "MF")
-EF_DIR = EFId("EF.DIR", 0x2F00, 0x1E, "MF")
-EF_COM = EFId("EF.COM", 0x011E, 0x1E, "eMRTD")
-EF_SOD = EFId("EF.SOD", 0x011D, 0x1D, "eMRTD")
+EF_CARD_ACCESS = _ef("EF.CardAccess", "MF")
+EF_CARD_SECURITY = _ef("EF.CardSecurity", "MF")
+EF_ATR_INFO = _ef("EF.ATR/INFO", "MF")
+EF_DIR = _ef("EF.DIR", "MF")
+EF_COM = _ef("EF.COM", "eMRTD")
+EF_SOD = _ef("EF.SOD", "eMRTD")
 
-FID_CARD_ACCESS, SFI_CARD_ACCESS = 0x011C, 0x1C
-FID_CARD_SECURITY, SFI_CARD_SECURITY = 0x011D, 0x1D
-FID_ATR_INFO, SFI_ATR_INFO = 0x2F01, 0x01
-FID_COM, SFI_COM = 0x011E, 0x1E
-FID_SOD, SFI_SOD = 0x011D, 0x1D
+FID_CARD_ACCESS, SFI_CARD_ACCESS = EF_CARD_ACCESS.fid, EF_CARD_ACCESS.sfi
+FID_CARD_SECURITY, SFI_CARD_SECURITY = EF_CARD_SECURITY.fid, EF_CARD_SECURITY.sfi
+FID_ATR_INFO, SFI_ATR_INFO = EF_ATR_INFO.fid, EF_ATR_INFO.sfi
+FID_COM, SFI_COM = EF_COM.fid, EF_COM.sfi
+FID_SOD, SFI_SOD = EF_SOD.fid, EF_SOD.sfi
 
 
 def data_group(number: int) -> EFId:
     """EF.DGn: FID 0100+n, SFI n (n = 1..16)."""
-    if not 1 <= number <= 16:
+    if not isinstance(number, int) or not 1 <= number <= 16:
         raise InputError("data group numbers are 1..16")
-    return EFId(f"DG{number}", 0x0100 + number, number, "eMRTD")
+    return _ef(f"DG{number}", "eMRTD")
 
 
 DATA_GROUPS: dict[int, EFId] = {n: data_group(n) for n in range(1, 17)}
@@ -86,7 +94,7 @@ DG_FIDS: dict[int, int] = {n: ef.fid for n, ef in DATA_GROUPS.items()}
 DG_SFIS: dict[int, int] = {n: n for n in DATA_GROUPS}
 
 # Files that are not one BER-TLV object: read them until the chip says the file ended.
-_NOT_SINGLE_TLV = frozenset({FID_ATR_INFO, 0x2F00})
+_NOT_SINGLE_TLV = frozenset({FID_ATR_INFO, EF_DIR.fid})
 
 _MAX_B0_OFFSET = 0x7FFF
 _MAX_SFI_OFFSET = 0xFF
