@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from scripted_chip import ScriptedChip
 
 from cccd_reader.crypto.kdf import ENC, MAC, kdf
 from cccd_reader.errors import (
@@ -38,20 +39,6 @@ def feeder(*chunks: bytes) -> Any:
     return random_bytes
 
 
-class Scripted:
-    """Answers a fixed list of (command, response) pairs and asserts each command byte for byte."""
-
-    def __init__(self, pairs: list[tuple[bytes, bytes]]) -> None:
-        self.pairs = list(pairs)
-        self.sent: list[bytes] = []
-
-    def transmit(self, apdu: bytes) -> bytes:
-        self.sent.append(apdu)
-        expected, response = self.pairs.pop(0)
-        assert apdu.hex().upper() == expected.hex().upper()
-        return response
-
-
 def test_key_derivation_d1_d2(vectors: dict[str, Any]) -> None:
     case = vectors["bac_key_derivation"]["cases"][0]
     assert ICAO_KEY.mrz_information == case["mrz_information"]
@@ -65,7 +52,7 @@ def test_key_derivation_d1_d2(vectors: dict[str, Any]) -> None:
 def test_terminal_side_d3(vectors: dict[str, Any]) -> None:
     v = vectors["bac_mutual_auth"]
     apdus = [(H(a["command"]), H(a["response"])) for a in v["apdus"]]
-    link = Scripted(apdus)
+    link = ScriptedChip(apdus)
     result = perform_bac(link, ICAO_KEY, random_bytes=feeder(H(v["rnd_ifd"]), H(v["k_ifd"])))
     assert not link.pairs
     assert link.sent[1][5:-1] == H(v["cmd_data"])
@@ -94,7 +81,7 @@ def test_bac_then_d4_secure_messaging(vectors: dict[str, Any]) -> None:
     v, sm = vectors["bac_mutual_auth"], vectors["bac_secure_messaging"]
     pairs = [(H(a["command"]), H(a["response"])) for a in v["apdus"]]
     pairs += [(H(s["protected_command"]), H(s["protected_response"])) for s in sm["steps"]]
-    link = Scripted(pairs)
+    link = ScriptedChip(pairs)
     result = perform_bac(link, ICAO_KEY, random_bytes=feeder(H(v["rnd_ifd"]), H(v["k_ifd"])))
     from cccd_reader.transport.secure import SecureMessagingTransport
 

@@ -11,6 +11,7 @@ import datetime as dt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scripted_chip import ScriptedChip
 
 from cccd_reader.crypto.dh import STANDARD_DH_DOMAINS
 from cccd_reader.crypto.ec import STANDARD_EC_DOMAINS
@@ -248,16 +249,6 @@ def test_chip_side_rejects_garbage():
 def test_verify_cam_with_the_i1_example(vectors):
     v = vectors["pace_ecdh_cam"]
 
-    class Script:
-        def __init__(self) -> None:
-            self.n = 0
-
-        def transmit(self, apdu: bytes) -> bytes:
-            a = v["apdus"][self.n]
-            self.n += 1
-            assert apdu.hex().upper() == a["command"]
-            return h(a["response"])
-
     key = MRZKey(v["document_number"], dt.date(1996, 8, 12), dt.date(2023, 10, 31))
     term = bytearray(h(v["terminal_mapping_private_key"]) + h(v["terminal_ephemeral_private_key"]))
 
@@ -266,7 +257,8 @@ def test_verify_cam_with_the_i1_example(vectors):
         del term[:n]
         return out
 
-    res = perform_pace(Script(), key, card_access=h(v["ef_cardaccess"]), random_bytes=rb,
+    script = ScriptedChip([(a["command"], a["response"]) for a in v["apdus"]])
+    res = perform_pace(script, key, card_access=h(v["ef_cardaccess"]), random_bytes=rb,
                        send_parameter_id=False)
     info = h(v["chip_authentication_public_key_info"])
     card_security_content = bytes([0x31, len(info)]) + info

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from minichip import DG1, DG2, EF_COM, FILES, KEY, MiniChip, blob, counter_random, tlv_file
+from scripted_chip import ScriptedChip
 
 from cccd_reader.crypto.sm import SMSession
 from cccd_reader.errors import (
@@ -53,20 +54,10 @@ def aes_session(chip: MiniChip, link: Any = None) -> SecureMessagingTransport:
 # --- ICAO D.4 -------------------------------------------------------------------------------------------
 
 
-class Scripted:
-    def __init__(self, pairs: list[tuple[bytes, bytes]]) -> None:
-        self.pairs = pairs
-
-    def transmit(self, apdu: bytes) -> bytes:
-        expected, response = self.pairs.pop(0)
-        assert apdu.hex().upper() == expected.hex().upper()
-        return response
-
-
 def test_icao_d4_read_of_ef_com(vectors: dict[str, Any]) -> None:
     """With a 4-byte header read and SELECT by FID the reader sends exactly the D.4 APDUs."""
     sm = vectors["bac_secure_messaging"]
-    link = Scripted([(H(s["protected_command"]), H(s["protected_response"])) for s in sm["steps"]])
+    link = ScriptedChip([(H(s["protected_command"]), H(s["protected_response"])) for s in sm["steps"]])
     session = SMSession(H(sm["ks_enc"]), H(sm["ks_mac"]), "3DES", int(sm["ssc_initial"], 16))
     reader = FileReader(SecureMessagingTransport(link, session), first_read=4, use_sfi=False)
     assert reader.read_ef(F.EF_COM) == H(sm["ef_com_plain"])

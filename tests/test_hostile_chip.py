@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scripted_chip import ScriptedChip
 
 from cccd_reader.asn1.oids import ID_PACE_DH_GM, ID_PACE_DH_IM, ID_PACE_ECDH_GM, ID_PACE_ECDH_IM
 from cccd_reader.emulator import load_sample
@@ -345,19 +346,6 @@ def _run_read_random_key(name: str, chip: Any, access: str) -> Any:
 # --- scripted answers for the protocols --------------------------------------------------------------------
 
 
-class Scripted:
-    """Answers the n-th command with ``answers[n]`` (default: 9000)."""
-
-    def __init__(self, answers: list[bytes]) -> None:
-        self.answers = answers
-        self.n = 0
-
-    def transmit(self, apdu: bytes) -> bytes:
-        resp = self.answers[self.n] if self.n < len(self.answers) else b"\x90\x00"
-        self.n += 1
-        return resp
-
-
 def _dyn(tag: int, value: bytes) -> bytes:
     return encode_tlv(0x7C, encode_tlv(tag, value)) + b"\x90\x00"
 
@@ -426,7 +414,7 @@ def test_pace_with_hostile_scripted_answers(kind: str, data: Any) -> None:
         data.draw(st.one_of(st.binary(max_size=20).map(lambda t: _dyn(0x86, t)), st.binary(max_size=40)),
                   "GA4"),
     ]
-    t = Scripted(answers)
+    t = ScriptedChip(answers=answers)
     _expect_cccd_error(name, lambda: perform_pace(t, key, pace_info=_PACE_INFOS[kind],
                                                   random_bytes=SeededRandom("pace/terminal")))
 
@@ -454,7 +442,7 @@ def test_pace_against_the_real_chip_with_one_hostile_point(name: str, data: Any)
 def test_bac_with_hostile_scripted_answers(name: str, challenge: bytes, sw1: bytes, answer: bytes,
                                            sw2: bytes) -> None:
     key = sample_persona(name).mrz_key()
-    t = Scripted([challenge + sw1, answer + sw2])
+    t = ScriptedChip(answers=[challenge + sw1, answer + sw2])
     _expect_cccd_error(name, lambda: perform_bac(t, key, random_bytes=SeededRandom("bac/terminal")))
 
 
@@ -503,7 +491,7 @@ def test_chip_auth_with_hostile_answers_inside_secure_messaging(
 def test_chip_auth_with_scripted_answers(name: str, answers: list[bytes]) -> None:
     image = load_sample(name).image
     dg14 = decode_file("DG14", bytes(image.data_groups[14]))
-    _expect_cccd_error(name, lambda: perform_chip_auth(Scripted(answers), dg14,
+    _expect_cccd_error(name, lambda: perform_chip_auth(ScriptedChip(answers=answers), dg14,
                                                        random_bytes=SeededRandom("ca")))
 
 
@@ -528,7 +516,7 @@ def test_active_auth_with_hostile_signatures(name: str, data: Any) -> None:
     with_dg14 = data.draw(st.booleans(), "dg14")
 
     def run() -> None:
-        result = perform_active_auth(Scripted([sig + sw]), dg15, challenge=b"\x01" * 8,
+        result = perform_active_auth(ScriptedChip(answers=[sig + sw]), dg15, challenge=b"\x01" * 8,
                                      dg14=dg14 if with_dg14 else None)
         assert not getattr(result, "passed", False), "a random signature verified"
 
@@ -653,7 +641,8 @@ def test_pace_on_explicit_parameters_with_hostile_answers(ec: tuple[bytes, bytes
                _dyn(0x82, data.draw(pt)), _dyn(0x84, data.draw(pt)), _dyn(0x86, bytes(8))]
     if mapping == "IM":
         answers[2] = _dyn(0x82, b"")
-    _expect_cccd_error("an", lambda: perform_pace(Scripted(answers), sample_persona("an").can_key(),
+    chip = ScriptedChip(answers=answers)
+    _expect_cccd_error("an", lambda: perform_pace(chip, sample_persona("an").can_key(),
                                                   card_access=card_access, random_bytes=SeededRandom("t")))
 
 
@@ -677,7 +666,8 @@ def test_pace_on_explicit_dh_parameters_with_hostile_answers(data: Any, mapping:
     answers = [b"\x90\x00", _dyn(0x80, data.draw(st.binary(min_size=16, max_size=16))),
                _dyn(0x82, data.draw(_dh_value_bytes())), _dyn(0x84, data.draw(_dh_value_bytes())),
                _dyn(0x86, bytes(8))]
-    _expect_cccd_error("an", lambda: perform_pace(Scripted(answers), sample_persona("an").can_key(),
+    chip = ScriptedChip(answers=answers)
+    _expect_cccd_error("an", lambda: perform_pace(chip, sample_persona("an").can_key(),
                                                   card_access=card_access, random_bytes=SeededRandom("t")))
 
 

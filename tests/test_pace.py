@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scripted_chip import ScriptedChip
 
 from cccd_reader.crypto.dh import STANDARD_DH_DOMAINS
 from cccd_reader.crypto.ec import STANDARD_EC_DOMAINS
@@ -64,22 +65,6 @@ def feeder(*chunks: bytes):
 
     rb.remaining = buf  # type: ignore[attr-defined]
     return rb
-
-
-class Script:
-    """Expects each command byte for byte and returns the recorded response."""
-
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self.pairs = pairs
-        self.sent: list[bytes] = []
-
-    def transmit(self, apdu: bytes) -> bytes:
-        n = len(self.sent)
-        self.sent.append(apdu)
-        assert n < len(self.pairs), "more commands than recorded"
-        command, response = self.pairs[n]
-        assert apdu.hex().upper() == command, f"command {n} differs"
-        return h(response)
 
 
 def vector_pairs(v: dict[str, Any], skip: set[int] = frozenset()) -> list[tuple[str, str]]:
@@ -306,7 +291,7 @@ def test_bsi_ecdh_chip_side_with_pin_reproduces_the_example(vectors):
 def test_g1_perform_pace_reproduces_the_apdus(vectors):
     v = vectors["pace_ecdh_gm"]
     rb = feeder(h(v["terminal_mapping_private_key"]), h(v["terminal_ephemeral_private_key"]))
-    script = Script(vector_pairs(v, skip={0}))  # the MSE variant with DO84 (parameter ID 13)
+    script = ScriptedChip(vector_pairs(v, skip={0}))  # the MSE variant with DO84 (parameter ID 13)
     res = perform_pace(script, mrz_key(v), card_access=h(v["ef_cardaccess"]), random_bytes=rb)
     assert len(script.sent) == 5 and not rb.remaining
     assert (res.mapping, res.key_agreement, res.cipher, res.parameter_id) == ("GM", "ECDH", "AES-128", 13)
@@ -319,7 +304,7 @@ def test_g1_perform_pace_reproduces_the_apdus(vectors):
     assert res.session.mac(b"\x01" * 16) == reference.mac(b"\x01" * 16)
     # the MSE:Set AT as ICAO prints it (no DO84)
     rb = feeder(h(v["terminal_mapping_private_key"]), h(v["terminal_ephemeral_private_key"]))
-    script = Script(vector_pairs(v, skip={1}))
+    script = ScriptedChip(vector_pairs(v, skip={1}))
     perform_pace(script, mrz_key(v), pace_info=parse_card_access(h(v["ef_cardaccess"])).pace_infos[0],
                  random_bytes=rb, send_parameter_id=False)
     assert len(script.sent) == 5
@@ -328,7 +313,7 @@ def test_g1_perform_pace_reproduces_the_apdus(vectors):
 def test_g2_perform_pace_reproduces_the_apdus(vectors):
     v = vectors["pace_dh_gm"]
     rb = feeder(h(v["terminal_mapping_private_key"]), h(v["terminal_ephemeral_private_key"]))
-    script = Script(vector_pairs(v))
+    script = ScriptedChip(vector_pairs(v))
     res = perform_pace(script, mrz_key(v), card_access=h(v["ef_cardaccess"]), random_bytes=rb,
                        send_parameter_id=False)
     assert (res.key_agreement, res.parameter_id, res.domain_name) == ("DH", 0, "MODP-1024-160")
@@ -339,7 +324,7 @@ def test_g2_perform_pace_reproduces_the_apdus(vectors):
 def test_i1_perform_pace_cam_reproduces_the_apdus(vectors):
     v = vectors["pace_ecdh_cam"]
     rb = feeder(h(v["terminal_mapping_private_key"]), h(v["terminal_ephemeral_private_key"]))
-    script = Script(vector_pairs(v))
+    script = ScriptedChip(vector_pairs(v))
     res = perform_pace(script, mrz_key(v), card_access=h(v["ef_cardaccess"]), random_bytes=rb,
                        send_parameter_id=False)
     assert res.mapping == "CAM"
