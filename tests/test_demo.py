@@ -81,9 +81,10 @@ def test_list_and_unknown_card() -> None:
 
 def test_demo_works_from_the_package_data_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """As from an installed wheel: no samples/ folder next to the package."""
-    from cccd_reader.emulator import samples
+    from cccd_reader.emulator import sample_pki, samples
 
     monkeypatch.setattr(samples, "REPO_SAMPLES", tmp_path / "no-such-folder")
+    monkeypatch.setattr(sample_pki, "REPO_SAMPLES", tmp_path / "no-such-folder")
     samples.sample_signer.cache_clear()
     try:
         code, out = run("--json", "--portrait", str(tmp_path / "p.jpg"))

@@ -50,6 +50,10 @@ from .card import (
 )
 from .faults import Fault
 from .filesystem import FileSystem
+from .portraits import draw_portrait
+from .sample_pki import sample_signer
+from .signer import DocumentSigner as DocumentSigner
+from .signer import load_pem_key
 
 SCHEMA = 1
 GENERATIONS = ("cccd-2021", "can-cuoc-2024")
@@ -411,8 +415,6 @@ class Persona:
                 return self.portrait_path.read_bytes()
             except OSError as exc:
                 raise _err(f"cannot read the portrait ({exc.strerror})", "portrait") from None
-        from .samples import draw_portrait
-
         return draw_portrait(self.key_seed or self.label, female=self.sex_letter == "F", fmt="JPEG")
 
     def dg13_fields(self) -> dict[int, str | Sequence[str] | None]:
@@ -617,15 +619,6 @@ def _ec_private_from_seed(seed: str, purpose: str, domain: _ec.ECDomain) -> int:
     return random_int_below(SeededRandom(f"{seed}/{purpose}"), domain.n)
 
 
-def _load_pem_key(path: Path, what: str) -> Any:
-    try:
-        return serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except OSError as exc:
-        raise _err(f"cannot read the key file ({exc.strerror})", what) from None
-    except ValueError:
-        raise _err("not an unencrypted PEM private key", what) from None
-
-
 def card_keys(persona: Persona) -> CardKeys:
     """The chip's keys: from the persona's key files when given, else derived from its seed."""
     prof = persona.profile
@@ -633,7 +626,7 @@ def card_keys(persona: Persona) -> CardKeys:
     if prof.ca_parameter_id is not None:
         ca_domain = _ec.STANDARD_EC_DOMAINS[prof.ca_parameter_id]
         if persona.ca_key_path is not None:
-            key = _load_pem_key(persona.ca_key_path, "keys.ca_key")
+            key = load_pem_key(persona.ca_key_path, "keys.ca_key")
             if not isinstance(key, cec.EllipticCurvePrivateKey):
                 raise _err("the Chip Authentication key must be an EC key", "keys.ca_key")
             ca_private = key.private_numbers().private_value
@@ -643,7 +636,7 @@ def card_keys(persona: Persona) -> CardKeys:
     aa_domain = aa_private = None
     if prof.aa_key is not None:
         if persona.aa_key_path is not None:
-            loaded = _load_pem_key(persona.aa_key_path, "keys.aa_key")
+            loaded = load_pem_key(persona.aa_key_path, "keys.aa_key")
             if not isinstance(loaded, rsa.RSAPrivateKey | cec.EllipticCurvePrivateKey):
                 raise _err("the Active Authentication key must be RSA or EC", "keys.aa_key")
             aa_key = loaded
@@ -664,24 +657,6 @@ def card_keys(persona: Persona) -> CardKeys:
 
 
 # --- building the chip ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DocumentSigner:
-    """The key and certificate that sign EF.SOD (and EF.CardSecurity)."""
-
-    key: Any = field(repr=False)
-    certificate_der: bytes = field(repr=False)
-
-    @classmethod
-    def from_files(cls, key_path: str | Path, cert_path: str | Path) -> DocumentSigner:
-        from cryptography import x509
-
-        key = _load_pem_key(Path(key_path), "document signer key")
-        data = Path(cert_path).read_bytes()
-        pem = b"-----BEGIN" in data
-        cert = x509.load_pem_x509_certificate(data) if pem else x509.load_der_x509_certificate(data)
-        return cls(key, cert.public_bytes(serialization.Encoding.DER))
 
 
 @dataclass(frozen=True)
@@ -917,8 +892,6 @@ def build_card(persona: Persona | str | Path, *, signer: DocumentSigner | None =
     if not isinstance(persona, Persona):
         persona = load_persona(persona)
     if signer is None:
-        from .samples import sample_signer
-
         signer = sample_signer(persona.profile.document_signer)
     image = personalize(persona, signer, keys=keys)
     rb = random_bytes or SeededRandom(f"{persona.key_seed}/chip")

@@ -10,9 +10,6 @@ Every person here is invented; every key is a published test key (see samples/pk
 
 from __future__ import annotations
 
-import functools
-import io
-import random
 import shutil
 import sys
 from pathlib import Path
@@ -22,24 +19,26 @@ from cccd_reader.errors import InputError
 
 from .card import VirtualCard
 from .faults import Fault
-from .persona import DocumentSigner, Persona, build_card, load_persona
+from .persona import Persona, build_card, load_persona
 
-PACKAGE_DATA = Path(__file__).resolve().parent.parent / "data"
-REPO_SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+# the sample PKI and the portraits live in their own modules (personalisation uses them without importing
+# the sample cards); their names stay importable from here
+from .portraits import draw_portrait
+from .sample_pki import (
+    _PKI_FILES,
+    PACKAGE_DATA,
+    REPO_SAMPLES,
+    SIGNER_CERT,
+    SIGNER_KEY,
+    SIGNERS,
+    TRUST_ANCHOR,
+    TRUST_ANCHORS,
+    TRUST_FOLDER,
+    sample_signer,
+    sample_trust_anchor,
+)
 
 DEFAULT_SAMPLE = "an"
-# The sample PKI's document signers by the name a persona's profile gives (``document_signer``):
-# "vietnam-eid" is built like the real CCCD signer (brainpoolP384r1, issued by "CSCA Vietnam TEST ONLY"),
-# "vn-test" is the older brainpoolP256r1 signer of the fictional "VN test" CSCA.
-SIGNERS = {
-    "vietnam-eid": ("pki/keys/dsc-vietnam-test.key", "pki/certs/dsc-vietnam-test.pem"),
-    "vn-test": ("pki/keys/dsc-ecdsa.key", "pki/certs/dsc-ecdsa.pem"),
-}
-SIGNER_KEY, SIGNER_CERT = SIGNERS["vietnam-eid"]
-TRUST_FOLDER = "pki/trust"
-TRUST_ANCHORS = ("pki/trust/csca-vietnam-test.pem", "pki/trust/csca-vn-test.pem")
-TRUST_ANCHOR = TRUST_ANCHORS[0]
-_PKI_FILES = (*(f for pair in SIGNERS.values() for f in pair), *TRUST_ANCHORS)
 _CARD_FILES = ("persona.json", "portrait.jpg", "portrait.jp2", "qr.txt")
 
 
@@ -49,14 +48,6 @@ def _cards_dir() -> Path:
     if shipped.is_dir():
         return shipped
     return REPO_SAMPLES / "cards"
-
-
-def _pki_file(rel: str) -> Path:
-    for base in (PACKAGE_DATA, REPO_SAMPLES):
-        candidate = base / rel
-        if candidate.is_file():
-            return candidate
-    raise InputError(f"the sample PKI file {rel} is missing from this installation")
 
 
 def sample_names() -> list[str]:
@@ -75,28 +66,6 @@ def sample_persona(name: str = DEFAULT_SAMPLE) -> Persona:
     return load_persona(folder)
 
 
-@functools.lru_cache(maxsize=4)
-def sample_signer(kind: str = "vietnam-eid") -> DocumentSigner:
-    """A sample PKI document signer (TEST ONLY): ``"vietnam-eid"`` (built like the real CCCD signer,
-    ECDSA brainpoolP384r1) or ``"vn-test"`` (the older brainpoolP256r1 one)."""
-    if kind not in SIGNERS:
-        raise InputError(f"no sample document signer {kind!r} (known: {', '.join(SIGNERS)})")
-    key, cert = SIGNERS[kind]
-    return DocumentSigner.from_files(_pki_file(key), _pki_file(cert))
-
-
-def sample_trust_anchor() -> Path:
-    """The folder of the sample CSCA certificates (PEM) that the sample chips' SODs chain to (TEST ONLY).
-
-    It holds both test CSCAs; ``TrustStore.from_paths`` and every ``trust=`` argument accept a folder.
-    """
-    _pki_file(TRUST_ANCHORS[0])  # InputError if this installation lacks the sample PKI
-    for base in (PACKAGE_DATA, REPO_SAMPLES):
-        if all((base / rel).is_file() for rel in TRUST_ANCHORS):
-            return base / TRUST_FOLDER
-    raise InputError("the sample PKI's CSCA certificates are missing from this installation")
-
-
 def load_sample(name: str = DEFAULT_SAMPLE, *, faults: tuple[Fault, ...] = (), **kwargs: Any) -> VirtualCard:
     """A fresh virtual chip personalised for the built-in sample person ``name``."""
     return build_card(sample_persona(name), faults=faults, **kwargs)
@@ -108,70 +77,6 @@ sample_card = load_sample
 def sample_qr_payload(name: str = DEFAULT_SAMPLE) -> str:
     """The text of the sample card's QR code (what a scanner returns)."""
     return sample_persona(name).qr_payload()
-
-
-# --- synthetic portraits ----------------------------------------------------------------------------
-
-
-def draw_portrait(seed: str, *, female: bool = False, grey: bool = False, size: tuple[int, int] = (240, 320),
-                  fmt: str = "JPEG", quality: int = 85) -> bytes:
-    """A simple face-like drawing (no real person), deterministic for a seed, as JPEG or JPEG 2000.
-
-    Light background, head, hair, eyes, nose, mouth and shoulders, softened and with faint sensor
-    noise so that the JPEG has the size of a chip portrait (~10-15 KB at 240x320).
-    """
-    from PIL import Image, ImageChops, ImageDraw, ImageFilter
-
-    rnd = random.Random(seed)
-    w, h = size
-    img = Image.new("RGB", size, (255, 255, 255))
-    d = ImageDraw.Draw(img)
-    top = (rnd.randint(225, 245), rnd.randint(235, 250), 255)
-    bottom = (rnd.randint(200, 225), rnd.randint(215, 235), rnd.randint(240, 255))
-    for y in range(h):
-        t = y / (h - 1)
-        d.line([(0, y), (w, y)], fill=tuple(int(top[i] * (1 - t) + bottom[i] * t) for i in range(3)))
-    skin = rnd.choice([(241, 194, 155), (224, 172, 130), (198, 145, 105), (232, 185, 140)])
-    hair = (150, 150, 150) if grey else rnd.choice([(25, 20, 18), (40, 30, 25), (60, 45, 35)])
-    shirt = rnd.choice([(245, 245, 245), (40, 60, 110), (30, 30, 35), (120, 30, 40)])
-    shade = tuple(max(0, c - 15) for c in skin)
-    cx = w // 2 + rnd.randint(-6, 6)
-    sx, sy = w / 240, h / 320
-    d.ellipse([cx - 115 * sx, h * 0.78, cx + 115 * sx, h * 1.25], fill=shirt)
-    d.rectangle([cx - 24 * sx, h * 0.58, cx + 24 * sx, h * 0.82], fill=shade)
-    hw, hh = rnd.randint(74, 84) * sx, rnd.randint(92, 100) * sy
-    cy = h * 0.40
-    if female:
-        d.rounded_rectangle([cx - hw - 6 * sx, cy - hh + 4 * sy, cx + hw + 6 * sx, cy + hh + 40 * sy],
-                            radius=int(60 * sx), fill=hair)
-    d.ellipse([cx - hw, cy - hh - 6 * sy, cx + hw, cy + hh - 30 * sy], fill=hair)
-    fw, fh = hw - 12 * sx, hh - 8 * sy
-    d.ellipse([cx - fw, cy - fh + 14 * sy, cx + fw, cy + fh], fill=skin)
-    d.ellipse([cx - fw - 10 * sx, cy - 8 * sy, cx - fw + 8 * sx, cy + 26 * sy], fill=skin)
-    d.ellipse([cx + fw - 8 * sx, cy - 8 * sy, cx + fw + 10 * sx, cy + 26 * sy], fill=skin)
-    d.chord([cx - fw - 2 * sx, cy - fh - 10 * sy, cx + fw + 2 * sx, cy - fh + 70 * sy], 180, 360, fill=hair)
-    ey = cy + rnd.randint(-4, 4) * sy
-    for side in (-1, 1):
-        ex = cx + side * 30 * sx
-        d.ellipse([ex - 13 * sx, ey - 6 * sy, ex + 13 * sx, ey + 6 * sy], fill=(250, 250, 250))
-        d.ellipse([ex - 6 * sx, ey - 6 * sy, ex + 6 * sx, ey + 6 * sy], fill=(45, 30, 25))
-        d.line([ex - 15 * sx, ey - 16 * sy, ex + 15 * sx, ey - (18 - rnd.randint(0, 3)) * sy],
-               fill=hair if not grey else (110, 110, 110), width=max(1, int(4 * sx)))
-    nose = tuple(max(0, c - 45) for c in skin)
-    d.line([cx, ey + 8 * sy, cx - 5 * sx, ey + 34 * sy, cx + 4 * sx, ey + 36 * sy], fill=nose,
-           width=max(1, int(3 * sx)))
-    my = ey + 58 * sy
-    d.arc([cx - 22 * sx, my - 10 * sy, cx + 22 * sx, my + 8 * sy], 20, 160, fill=(150, 70, 70),
-          width=max(1, int(4 * sx)))
-    img = img.filter(ImageFilter.GaussianBlur(1.1))
-    grain = Image.frombytes("L", size, bytes(128 + rnd.randint(-5, 5) for _ in range(w * h)))
-    img = ImageChops.add(img, Image.merge("RGB", (grain, grain, grain)), offset=-128)
-    out = io.BytesIO()
-    if fmt.upper() in ("JP2", "JPEG2000"):
-        img.save(out, "JPEG2000", quality_mode="rates", quality_layers=[40], irreversible=True)
-    else:
-        img.save(out, "JPEG", quality=quality, optimize=True)
-    return out.getvalue()
 
 
 def render_qr_png(payload: str, path: Path, *, scale: int = 4) -> None:
@@ -296,3 +201,29 @@ def _main(argv: list[str]) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(_main(sys.argv[1:]))
+
+
+__all__ = [
+    "DEFAULT_SAMPLE",
+    "PACKAGE_DATA",
+    "REPO_SAMPLES",
+    "SIGNERS",
+    "SIGNER_CERT",
+    "SIGNER_KEY",
+    "TRUST_ANCHOR",
+    "TRUST_ANCHORS",
+    "TRUST_FOLDER",
+    "draw_portrait",
+    "load_sample",
+    "record_sample_trace",
+    "record_sample_traces",
+    "render_qr_png",
+    "sample_card",
+    "sample_names",
+    "sample_persona",
+    "sample_qr_payload",
+    "sample_signer",
+    "sample_trust_anchor",
+    "sync",
+    "write_card_files",
+]
