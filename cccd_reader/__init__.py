@@ -80,6 +80,8 @@ _LAZY: dict[str, str] = {
     "PACEResult": "cccd_reader.protocols.pace",
     "PACEPolicy": "cccd_reader.protocols.pace",
     "pace_profiles_to_try": "cccd_reader.protocols.pace",
+    "PACEMapping": "cccd_reader.asn1.oids",
+    "Cipher": "cccd_reader.asn1.oids",
     "perform_chip_auth": "cccd_reader.protocols.chip_auth",
     "ChipAuthResult": "cccd_reader.protocols.chip_auth",
     "verify_cam": "cccd_reader.protocols.chip_auth",

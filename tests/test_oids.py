@@ -34,3 +34,15 @@ def test_dg13_reads_its_encoding_oid_with_the_same_decoder():
     raw = b"\x6d" + bytes([len(seq)]) + seq
     dg13 = DG13.decode(raw)
     assert dg13.oid == "1.0.1" == decode_oid_value(oid, lenient=True)
+
+
+def test_mapping_and_cipher_are_enums_that_read_as_their_text():
+    from cccd_reader.asn1.oids import PACE_ALGORITHMS, Cipher, PACEMapping
+
+    alg = PACE_ALGORITHMS["0.4.0.127.0.7.2.2.4.6.2"]  # id-PACE-ECDH-CAM-AES-CBC-CMAC-128
+    assert alg.mapping is PACEMapping.CAM and alg.mapping == "CAM"
+    assert alg.cipher is Cipher.AES_128 and f"{alg.cipher}" == "AES-128"
+    assert alg.name == "id-PACE-ECDH-CAM-AES-CBC-CMAC-128"
+    assert all(isinstance(a.mapping, PACEMapping) and isinstance(a.cipher, Cipher)
+               for a in PACE_ALGORITHMS.values())
+    assert not any(a.mapping is PACEMapping.CAM and a.cipher is Cipher.TDES for a in PACE_ALGORITHMS.values())

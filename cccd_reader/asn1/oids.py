@@ -5,6 +5,7 @@ Also the small DER helpers (OID, INTEGER) that the SecurityInfos codec and the P
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from cccd_reader.errors import ParseError
@@ -34,15 +35,32 @@ DH_PUBLIC_NUMBER = "1.2.840.10046.2.1"
 DH_KEY_AGREEMENT = "1.2.840.113549.1.3.1"
 RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
 
-_CIPHER_SUFFIX = {1: "3DES", 2: "AES-128", 3: "AES-192", 4: "AES-256"}
+class Cipher(enum.StrEnum):
+    """The secure-messaging cipher a PACE or CA OID names (the value is the text used everywhere)."""
+
+    TDES = "3DES"
+    AES_128 = "AES-128"
+    AES_192 = "AES-192"
+    AES_256 = "AES-256"
+
+
+class PACEMapping(enum.StrEnum):
+    """PACE's nonce mapping: Generic, Integrated or Chip Authentication Mapping."""
+
+    GM = "GM"
+    IM = "IM"
+    CAM = "CAM"
+
+
+_CIPHER_SUFFIX = {1: Cipher.TDES, 2: Cipher.AES_128, 3: Cipher.AES_192, 4: Cipher.AES_256}
 
 
 @dataclass(frozen=True)
 class PACEAlgorithm:
     oid: str
     key_agreement: str  # "DH" | "ECDH"
-    mapping: str  # "GM" | "IM" | "CAM"
-    cipher: str  # "3DES" | "AES-128" | "AES-192" | "AES-256"
+    mapping: PACEMapping  # a StrEnum: compares equal to "GM" / "IM" / "CAM"
+    cipher: Cipher  # a StrEnum: compares equal to "3DES" / "AES-128" / "AES-192" / "AES-256"
 
     @property
     def name(self) -> str:
@@ -54,7 +72,7 @@ class PACEAlgorithm:
 class CAAlgorithm:
     oid: str
     key_agreement: str
-    cipher: str
+    cipher: Cipher
 
     @property
     def name(self) -> str:
@@ -63,11 +81,11 @@ class CAAlgorithm:
 
 
 PACE_ALGORITHMS: dict[str, PACEAlgorithm] = {}
-for _base, _ka, _map in ((ID_PACE_DH_GM, "DH", "GM"), (ID_PACE_ECDH_GM, "ECDH", "GM"),
-                         (ID_PACE_DH_IM, "DH", "IM"), (ID_PACE_ECDH_IM, "ECDH", "IM"),
-                         (ID_PACE_ECDH_CAM, "ECDH", "CAM")):
+for _base, _ka, _map in ((ID_PACE_DH_GM, "DH", PACEMapping.GM), (ID_PACE_ECDH_GM, "ECDH", PACEMapping.GM),
+                         (ID_PACE_DH_IM, "DH", PACEMapping.IM), (ID_PACE_ECDH_IM, "ECDH", PACEMapping.IM),
+                         (ID_PACE_ECDH_CAM, "ECDH", PACEMapping.CAM)):
     for _suffix, _cipher in _CIPHER_SUFFIX.items():
-        if _map == "CAM" and _cipher == "3DES":
+        if _map is PACEMapping.CAM and _cipher is Cipher.TDES:
             continue  # 9303-11 defines CAM with AES only
         _oid = f"{_base}.{_suffix}"
         PACE_ALGORITHMS[_oid] = PACEAlgorithm(_oid, _ka, _map, _cipher)
