@@ -75,6 +75,11 @@ _LAZY: dict[str, str] = {
     "TrustStore": "cccd_reader.verify.trust",
     "verify_card_security": "cccd_reader.verify.card_security",
     "CardSecurityResult": "cccd_reader.verify.card_security",
+    # verification bundles: a read re-checked by a server (docs/bundle.md)
+    "verify_bundle": "cccd_reader.bundle.check",
+    "BundleVerdict": "cccd_reader.bundle.check",
+    "load_bundle": "cccd_reader.bundle.format",
+    "ReadEvidence": "cccd_reader.read",
     # 6. the security protocols, step by step (after your own PACE: SecureMessagingTransport above)
     "perform_pace": "cccd_reader.protocols.pace",
     "PACEResult": "cccd_reader.protocols.pace",

@@ -204,6 +204,18 @@ class VerificationError(CCCDError):
     """Passive authentication could not be carried out (as opposed to a failed verdict)."""
 
 
+class BundleError(InputError):
+    """A verification bundle cannot be read: not a bundle, malformed, or a field of the wrong type."""
+
+
+class BundleVersionError(BundleError):
+    """A verification bundle of a format version this library does not know (newer: update the library)."""
+
+    def __init__(self, message: str, *, version: object = None) -> None:
+        super().__init__(message)
+        self.version = version
+
+
 class TrustStoreError(VerificationError):
     """A trust anchor, master list or CRL could not be loaded."""
 

@@ -61,7 +61,7 @@ _EXIT_BY_ERROR: list[tuple[type[BaseException], int]] = [
     (errors.VerificationError, EXIT_VERIFICATION_FAILED),
 ]
 
-_SUBCOMMANDS = ("qr", "demo", "read", "readers", "watch", "replay", "trust", "serve")
+_SUBCOMMANDS = ("qr", "demo", "read", "readers", "watch", "replay", "trust", "serve", "verify")
 
 
 def root_cause(exc: BaseException) -> BaseException:

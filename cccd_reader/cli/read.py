@@ -32,6 +32,7 @@ from cccd_reader.cli import (
     exit_code_for,
     handle_errors,
     json_text,
+    open_private,
     root_cause,
     tighten_stdout,
 )
@@ -472,14 +473,18 @@ Examples:
 @click.option("--no-progress", is_flag=True, help="No progress display.")
 @click.option("--address", is_flag=True, help="Split the addresses and map them to the 2025 units "
               "(offline; needs cccd-reader[address]).")
+@click.option("--bundle", "bundle", metavar="FILE", default=None, help="Write the verification bundle "
+              "(raw files and the checks' evidence, docs/bundle.md) to FILE: personal data.")
 @handle_errors
 def command(reader: str | None, nfc: str | None, emulator: str | None, wait: float, qr: str | None,
             qr_text: str | None, can: str | None, mrz: str | None, id_number: str | None, dob: str | None,
             expiry: str | None, as_json: bool, json_portrait: bool, portrait: str | None, trace: str | None,
             redact: bool, trust: tuple[str, ...], files_: str | None, access: str, report_only: bool,
-            no_progress: bool, address: bool) -> None:
+            no_progress: bool, address: bool, bundle: str | None) -> None:
     """Read the chip: identity, portrait, and whether the card is genuine."""
     check_outputs(portrait=portrait, trace=trace, redact=redact)
+    if bundle:
+        check_output_file(bundle, "--bundle")
     if json_portrait and not as_json:
         raise InputError("--json-portrait applies to --json")
     interactive = sys.stdin.isatty()
@@ -498,6 +503,10 @@ def command(reader: str | None, nfc: str | None, emulator: str | None, wait: flo
                           as_json=as_json, show_progress=not no_progress and not as_json, access=access,
                           sample=sample.name if sample is not None else None, portrait=portrait,
                           json_portrait=json_portrait)
+    if bundle:
+        with open_private(bundle, "wb") as out:
+            out.write(record.to_bundle())
+        click.echo(f"verification bundle written to {bundle}", err=True)
     emit_record(record, as_json=as_json, portrait=portrait, json_portrait=json_portrait, address=address)
     if verification_failed(record) and not report_only:
         sys.exit(EXIT_VERIFICATION_FAILED)

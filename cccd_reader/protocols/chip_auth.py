@@ -265,13 +265,20 @@ def verify_cam(pace_result: PACEResult, card_security_or_dg14: CardSecurity | DG
     """
     if pace_result.mapping != "CAM":
         raise InputError("verify_cam needs the result of a PACE-CAM run")
-    if pace_result.cam_data is None or pace_result.chip_mapping_public_key is None:
+    return verify_cam_data(pace_result.cam_data, pace_result.chip_mapping_public_key, card_security_or_dg14)
+
+
+def verify_cam_data(cam_data: bytes | None, chip_mapping_public_key: bytes | None,
+                    card_security_or_dg14: CardSecurity | DG14 | SecurityInfos | bytes) -> CAMResult:
+    """:func:`verify_cam` on recorded values: PACE-CAM's decrypted chip authentication data (CA_IC) and
+    the chip's mapping public key (PK_map,IC), e.g. from a verification bundle."""
+    if cam_data is None or chip_mapping_public_key is None:
         return CAMResult(False, "the PACE result carries no chip authentication data")
     try:
         infos = _infos_from(card_security_or_dg14)
     except ParseError as exc:
         return CAMResult(False, f"the chip authentication key file could not be read ({exc.reason})")
-    ca_ic = int.from_bytes(pace_result.cam_data, "big")
+    ca_ic = int.from_bytes(cam_data, "big")
     tried = 0
     for pk in infos.chip_authentication_public_keys:
         dom = pk.public_key.ec_domain
@@ -279,7 +286,7 @@ def verify_cam(pace_result: PACEResult, card_security_or_dg14: CardSecurity | DG
             continue
         try:
             pk_ic = dom.decode_point(pk.public_key.ec_point)
-            pk_map = dom.decode_point(pace_result.chip_mapping_public_key)
+            pk_map = dom.decode_point(chip_mapping_public_key)
             tried += 1
             if 0 < ca_ic < dom.n and dom.mul(ca_ic, pk_ic) == pk_map:
                 return CAMResult(True, None, pk.key_id, pk.public_key.ec_point)

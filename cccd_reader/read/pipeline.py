@@ -9,6 +9,7 @@ raises :class:`~cccd_reader.errors.ReadError` whose ``partial`` is the :class:`C
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -125,4 +126,6 @@ def read_card(transport: Transport, key: Any, *, random_bytes: RandomBytes | Non
                       chunk_size=chunk_size, access_mode=access, clock=time.perf_counter)
     state = PipelineState.start(transport, options, recovery_timeout=recovery_timeout,
                                 extended_length=extended_length)
+    state.record.evidence.read_time = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
+    state.record.evidence.qr_payload = qr.raw if qr is not None and qr.raw else None
     return Pipeline(state).run()

@@ -5,6 +5,7 @@ Plain data with ``to_dict()``; nothing here talks to a card.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -212,6 +213,22 @@ class ReadSecurity:
 
 
 @dataclass
+class ReadEvidence:
+    """What the authenticity checks saw, kept for a verification bundle (:meth:`CardRecord.to_bundle`).
+
+    No session keys: only values a server can re-check (the AA challenge and signature, PACE-CAM's
+    data) or that it can only take as the desk's word (what Chip Authentication v1 observed).
+    """
+
+    read_time: _dt.datetime | None = None  # reader-side clock when the read started (UTC)
+    aa_challenge: bytes | None = field(default=None, repr=False)
+    aa_signature: bytes | None = field(default=None, repr=False)
+    pace: dict[str, Any] | None = None  # protocol OID, mapping, parameter id; CAM data when CAM ran
+    chip_auth: dict[str, Any] | None = None  # CA v1 as observed: protocol, key id, outcome
+    qr_payload: str | None = field(default=None, repr=False)  # the QR text compared with the chip
+
+
+@dataclass
 class CardRecord:
     """Everything one read produced. ``files`` holds the raw bytes by name (``"DG1"``, ``"EF.SOD"``...).
 
@@ -229,6 +246,7 @@ class CardRecord:
     atr: bytes = b""
     failed_step: str | None = None
     error: str | None = None
+    evidence: ReadEvidence = field(default_factory=ReadEvidence, repr=False)
 
     def __repr__(self) -> str:
         return (f"CardRecord(files={sorted(self.files)}, verdict={self.security.verdict.value!r}, "
@@ -260,6 +278,13 @@ class CardRecord:
 
     def to_json(self, *, indent: int | None = 2, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(**kwargs), ensure_ascii=False, indent=indent)
+
+    def to_bundle(self) -> bytes:
+        """The verification bundle of this read (docs/bundle.md): every file's raw bytes and what the
+        checks saw, for a server to re-check with :func:`cccd_reader.verify_bundle`. Personal data."""
+        from cccd_reader.bundle.format import make_bundle
+
+        return make_bundle(self)
 
 
 def _file_order(name: str) -> tuple[int, str]:

@@ -154,6 +154,10 @@ def authenticate_with(st: PipelineState, access: Access) -> None:
                             card_access=st.card_access_raw, random_bytes=st.options.random_bytes)
         st.sm = SecureMessagingTransport(st.link, pace.session)
         st.pace_result = pace
+        st.record.evidence.pace = {  # what a verification bundle keeps of PACE (no session keys)
+            "protocol_oid": pace.protocol_oid, "mapping": pace.mapping, "parameter_id": pace.parameter_id,
+            "domain": pace.domain_name, "chip_mapping_public_key": pace.chip_mapping_public_key,
+            "cam_data": pace.cam_data}
         sec.access_detail = f"{pace.protocol_name}, {pace.domain_name}"
         st.app_reader().select_application()
     else:

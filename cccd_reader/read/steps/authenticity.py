@@ -72,6 +72,7 @@ def chip_auth(st: PipelineState, recovery: Recovery) -> None:
 
         cam = verify_cam(st.pace_result, dg14)
         sec.chip_auth = PASSED if cam.passed else FAILED
+        st.record.evidence.chip_auth = {"protocol": "PACE-CAM", "passed": cam.passed}
         sec.details["chip_authentication"] = "PACE-CAM" + (f": {cam.reason}" if cam.reason else "")
         return
     dg14_raw = st.record.files["DG14"]  # present: security_file decoded it
@@ -94,6 +95,7 @@ def chip_auth(st: PipelineState, recovery: Recovery) -> None:
         outcome = (False, str(exc))
     passed, detail = outcome
     sec.chip_auth = PASSED if passed else FAILED
+    st.record.evidence.chip_auth = {"protocol": "CA", "passed": passed, "detail": detail}
     if detail:
         sec.details["chip_authentication"] = detail
     if passed:
@@ -180,6 +182,8 @@ def active_auth(st: PipelineState, recovery: Recovery) -> None:
         sec.details["active_authentication"] = str(exc)
         return
     sec.active_auth = PASSED if passed(result) else FAILED
+    st.record.evidence.aa_challenge = getattr(result, "challenge", None)
+    st.record.evidence.aa_signature = getattr(result, "signature", None)
     desc = describe(result)
     if desc:
         sec.details["active_authentication"] = desc

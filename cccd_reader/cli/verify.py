@@ -1,0 +1,115 @@
+"""``cccd-read verify``: re-check verification bundles (docs/bundle.md), one file or a folder of them.
+
+``--batch DIR`` checks every ``*.json`` bundle in DIR on every core (a process pool: the checks are pure
+and CPU-bound) and prints one JSON line per bundle, without personal data: the file name, the verdict
+and why. Exit code 1 when any bundle is not genuine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cccd_reader.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_VERIFICATION_FAILED, handle_errors
+from cccd_reader.errors import BundleError, CCCDError
+
+_TRUST: Any = None  # the trust store of a batch worker, loaded once per process
+
+
+def _init_worker(trust_paths: tuple[str, ...], at_time: str | None) -> None:
+    global _TRUST
+    from cccd_reader.verify.trust import TrustStore
+
+    _TRUST = (TrustStore.from_paths(list(trust_paths)) if trust_paths else None, at_time)
+
+
+def check_file(path: str) -> dict[str, Any]:
+    """One batch line: the verdict of the bundle in ``path`` (no personal data)."""
+    import datetime as _dt
+
+    from cccd_reader.bundle.check import verify_bundle
+
+    trust, at_time = _TRUST if _TRUST is not None else (None, None)
+    name = os.path.basename(path)
+    try:
+        data = Path(path).read_bytes()
+        v = verify_bundle(data, trust=trust,
+                          at_time=_dt.datetime.fromisoformat(at_time) if at_time else None)
+    except BundleError as exc:
+        return {"file": name, "verdict": "format-error", "problems": [str(exc)]}
+    except (CCCDError, OSError) as exc:
+        return {"file": name, "verdict": "error", "problems": [f"{type(exc).__name__}: {exc}"]}
+    return {"file": name, "verdict": v.verdict, "genuine_offline": v.genuine_offline,
+            "passive_authentication": v.passive_auth, "active_authentication": v.active_auth,
+            "chip_authentication": v.chip_auth, "chip_authentication_source": v.chip_auth_source,
+            "problems": list(v.problems)}
+
+
+def run_batch(folder: Path, trust: tuple[str, ...], at_time: str | None, workers: int | None) -> int:
+    paths = sorted(str(p) for p in folder.glob("*.json"))
+    if not paths:
+        raise click.UsageError(f"no *.json bundles in {folder}")
+    bad = 0
+    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, initializer=_init_worker,
+                             initargs=(trust, at_time)) as pool:
+        for line in pool.map(check_file, paths, chunksize=max(1, len(paths) // (4 * (os.cpu_count() or 1)))):
+            bad += line["verdict"] != "genuine"
+            click.echo(json.dumps(line, ensure_ascii=False))
+    click.echo(f"{len(paths)} bundles, {len(paths) - bad} genuine, {bad} not", err=True)
+    return EXIT_VERIFICATION_FAILED if bad else EXIT_OK
+
+
+@click.command("verify")
+@click.argument("bundle", required=False, type=click.Path(dir_okay=False, exists=True), metavar="[FILE]")
+@click.option("--batch", type=click.Path(file_okay=False, exists=True), metavar="DIR", default=None,
+              help="Check every *.json bundle in DIR, on every core; one JSON line per bundle.")
+@click.option("--trust", multiple=True, metavar="PATH", help="CSCA certificates / master lists / CRLs (file "
+              "or directory); repeatable.")
+@click.option("--at", "at_time", metavar="TIME", default=None, help="Judge certificates and revocation at "
+              "this ISO 8601 time when the SOD has no signing time (default: the bundle's reader time).")
+@click.option("--workers", type=int, default=None, help="With --batch: worker processes (default: cores).")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON (with the identity).")
+@handle_errors
+def command(bundle: str | None, batch: str | None, trust: tuple[str, ...], at_time: str | None,
+            workers: int | None, as_json: bool) -> None:
+    """Re-check a verification bundle written by `cccd-read read --bundle FILE`."""
+    import datetime as _dt
+
+    if (bundle is None) == (batch is None):
+        raise click.UsageError("give a bundle FILE or --batch DIR")
+    when = None
+    if at_time is not None:
+        try:
+            when = _dt.datetime.fromisoformat(at_time)
+        except ValueError:
+            raise click.UsageError("--at must be an ISO 8601 time, e.g. 2026-01-31T12:00:00+00:00") from None
+    if batch is not None:
+        sys.exit(run_batch(Path(batch), trust, at_time, workers))
+    from cccd_reader.bundle.check import verify_bundle
+    from cccd_reader.verify.trust import TrustStore
+
+    assert bundle is not None
+    store = TrustStore.from_paths(list(trust)) if trust else None
+    v = verify_bundle(Path(bundle).read_bytes(), trust=store, at_time=when)
+    if as_json:
+        click.echo(json.dumps(v.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"verdict: {v.verdict}" + (" (re-verified offline)" if v.genuine_offline else ""))
+        click.echo(f"passive authentication: {v.passive_auth}")
+        click.echo(f"active authentication: {v.active_auth}")
+        src = {"desk": " (the desk's observation, not re-verifiable)", "bundle": " (re-verified: PACE-CAM)"}
+        click.echo(f"chip authentication: {v.chip_auth}{src.get(v.chip_auth_source or '', '')}")
+        if v.qr_mismatches:
+            click.echo("QR differs from the chip: " + ", ".join(v.qr_mismatches))
+        for p in v.problems:
+            click.echo(f"problem: {p}")
+    sys.exit(EXIT_OK if v.verdict == "genuine" else EXIT_VERIFICATION_FAILED)
+
+
+__all__ = ["EXIT_BAD_INPUT", "check_file", "command", "run_batch"]

@@ -1,0 +1,255 @@
+"""Verification bundles: written by a read, re-checked by verify_bundle with the live read's verdict;
+any changed byte of the evidence, edited desk fields or a future format never come back genuine."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cccd_reader import (
+    BundleError,
+    BundleVersionError,
+    load_bundle,
+    parse_qr_payload,
+    read_card,
+    verify_bundle,
+)
+from cccd_reader.bundle.check import sod_envelope_problems
+from cccd_reader.cli import main
+from cccd_reader.emulator.samples import load_sample, sample_names, sample_qr_payload, sample_trust_anchor
+from cccd_reader.verify.trust import TrustStore
+
+TRUST = TrustStore.from_paths(sample_trust_anchor())
+
+
+@pytest.fixture(scope="module")
+def reads() -> dict[str, Any]:
+    return {n: read_card(load_sample(n), parse_qr_payload(sample_qr_payload(n)), trust=sample_trust_anchor())
+            for n in sample_names()}
+
+
+def _doc(bundle: bytes) -> dict[str, Any]:
+    return json.loads(bundle)
+
+
+def _verdict_or_format_error(doc: dict[str, Any]) -> str:
+    try:
+        return verify_bundle(doc, trust=TRUST).verdict
+    except BundleError:
+        return "format-error"
+
+
+@pytest.mark.parametrize("name", sample_names())
+def test_same_verdict_as_the_live_read(reads: dict[str, Any], name: str) -> None:
+    record = reads[name]
+    bundle = record.to_bundle()
+    v = verify_bundle(bundle, trust=TRUST)
+    assert v.verdict == record.security.verdict
+    assert (v.passive_auth, v.active_auth, v.chip_auth) == (
+        record.security.passive_auth, record.security.active_auth, record.security.chip_auth)
+    assert v.desk_mismatches == () and v.desk_verdict == record.security.verdict
+    # the identity comes from the signed bytes and equals what the desk decoded
+    assert v.identity.to_dict() == record.identity.to_dict()
+    assert v.chip_auth_source == "desk"  # CA v1: the desk's word only
+    assert v.genuine_offline == (record.security.verdict == "genuine")  # PA + AA re-verified
+    assert repr(v).count(record.identity.full_name) == 0
+
+
+def test_bundle_carries_every_file_and_the_evidence(reads: dict[str, Any]) -> None:
+    record = reads["an"]
+    b = load_bundle(record.to_bundle())
+    assert dict(b.files) == record.files
+    assert {"EF.CardAccess", "EF.SOD", "DG1", "DG2", "DG13", "DG14", "DG15"} <= set(b.files)
+    assert b.aa_challenge == record.evidence.aa_challenge and len(b.aa_challenge or b"") == 8
+    assert b.aa_signature == record.evidence.aa_signature
+    assert b.access["protocol"] == "PACE" and b.access["pace"]["mapping"] == "GM"
+    assert b.chip_auth is not None and b.chip_auth["passed"] is True
+    assert b.reader_time is not None and b.reader_time.tzinfo is not None
+    assert b.library["version"] and b.version == 1
+    assert b.qr_payload == sample_qr_payload("an")
+
+
+def test_without_trust_it_is_not_genuine(reads: dict[str, Any]) -> None:
+    v = verify_bundle(reads["an"].to_bundle())
+    assert v.verdict != "genuine" and v.passive_auth == "passed_untrusted"
+
+
+def test_replayed_signature_fails_the_issued_challenge(reads: dict[str, Any]) -> None:
+    bundle = reads["an"].to_bundle()
+    v = verify_bundle(bundle, trust=TRUST, expected_challenge=b"\x00" * 8)
+    assert v.active_auth == "failed" and v.verdict == "not-genuine"
+    ok = verify_bundle(bundle, trust=TRUST, expected_challenge=reads["an"].evidence.aa_challenge)
+    assert ok.verdict == "genuine"
+
+
+# --- one changed byte ----------------------------------------------------------------------------------
+
+
+def _flip(doc: dict[str, Any], path: tuple[str, ...], index: int, mask: int) -> dict[str, Any]:
+    out = json.loads(json.dumps(doc))
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    raw = bytearray(base64.b64decode(node[path[-1]]))
+    raw[index % len(raw)] ^= mask
+    node[path[-1]] = base64.b64encode(bytes(raw)).decode()
+    return out
+
+
+def _evidence_fields(doc: dict[str, Any]) -> list[tuple[str, ...]]:
+    fields = [("files", name) for name in doc["files"] if name != "EF.CardAccess"]
+    fields += [("active_authentication", "challenge"), ("active_authentication", "signature")]
+    return fields
+
+
+def test_every_byte_of_the_sod_matters(reads: dict[str, Any]) -> None:
+    """Exhaustive over EF.SOD, the file whose unsigned envelope a verifier may otherwise skip."""
+    doc = _doc(reads["an"].to_bundle())
+    sod_len = len(base64.b64decode(doc["files"]["EF.SOD"]))
+    for i in range(sod_len):
+        assert _verdict_or_format_error(_flip(doc, ("files", "EF.SOD"), i, 0x01)) != "genuine", i
+
+
+@pytest.mark.parametrize("field", ["DG1", "DG13", "DG14", "DG15"])
+def test_every_byte_of_the_small_files_matters(reads: dict[str, Any], field: str) -> None:
+    doc = _doc(reads["mai"].to_bundle())
+    n = len(base64.b64decode(doc["files"][field]))
+    for i in range(n):
+        assert _verdict_or_format_error(_flip(doc, ("files", field), i, 0x80)) != "genuine", (field, i)
+
+
+def test_every_byte_of_the_aa_evidence_matters(reads: dict[str, Any]) -> None:
+    doc = _doc(reads["thao"].to_bundle())
+    for key in ("challenge", "signature"):
+        n = len(base64.b64decode(doc["active_authentication"][key]))
+        for i in range(n):
+            assert _verdict_or_format_error(_flip(doc, ("active_authentication", key), i, 0x01)) != "genuine"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_changed_byte_of_the_evidence_is_caught(reads: dict[str, Any], data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(sample_names()))
+    doc = _doc(reads[name].to_bundle())
+    path = data.draw(st.sampled_from(_evidence_fields(doc)))
+    index = data.draw(st.integers(min_value=0, max_value=1 << 16))
+    mask = data.draw(st.integers(min_value=1, max_value=255))
+    assert _verdict_or_format_error(_flip(doc, path, index, mask)) != "genuine"
+
+
+def test_envelope_check_accepts_every_sample_sod(reads: dict[str, Any]) -> None:
+    for record in reads.values():
+        assert sod_envelope_problems(record.files["EF.SOD"]) == []
+
+
+# --- the desk's fields, the format --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("full_name", "Nguyễn Văn Bình"), ("date_of_birth", "1991-03-15"),
+    ("place_of_residence", "Phường Hàng Đào, Quận Hoàn Kiếm, Hà Nội")])
+def test_desk_edited_fields_are_caught(reads: dict[str, Any], field: str, value: str) -> None:
+    doc = _doc(reads["an"].to_bundle())
+    doc["desk"]["identity"][field] = value
+    v = verify_bundle(doc, trust=TRUST)
+    assert v.verdict == "not-genuine" and v.desk_mismatches == (field,)
+    assert v.identity.to_dict()[field] != value  # the identity still comes from the signed bytes
+
+
+def test_desk_claiming_a_passed_check_does_not_count(reads: dict[str, Any]) -> None:
+    doc = _doc(reads["an"].to_bundle())
+    doc["active_authentication"]["signature"] = base64.b64encode(b"\x00" * 64).decode()
+    doc["desk"]["security"]["verdict"] = "genuine"
+    assert verify_bundle(doc, trust=TRUST).verdict == "not-genuine"
+
+
+def test_future_version_is_refused_clearly(reads: dict[str, Any]) -> None:
+    doc = _doc(reads["an"].to_bundle())
+    doc["version"] = 2
+    with pytest.raises(BundleVersionError, match="newer") as info:
+        verify_bundle(doc, trust=TRUST)
+    assert info.value.version == 2
+
+
+@pytest.mark.parametrize("text", [b"", b"not json", b"[]", b'{"format": "other", "version": 1}',
+                                  b'{"format": "cccd-reader/verification-bundle", "version": "1"}',
+                                  b'{"format": "cccd-reader/verification-bundle", "version": 1, "files": 3}',
+                                  b"\xff\xfe"])
+def test_malformed_bundles_are_format_errors(text: bytes) -> None:
+    with pytest.raises(BundleError):
+        verify_bundle(text)
+
+
+def test_bad_base64_and_unknown_files_are_format_errors(reads: dict[str, Any]) -> None:
+    doc = _doc(reads["an"].to_bundle())
+    bad = json.loads(json.dumps(doc))
+    bad["files"]["DG1"] = "***"
+    with pytest.raises(BundleError):
+        verify_bundle(bad)
+    odd = json.loads(json.dumps(doc))
+    odd["files"]["../etc/passwd"] = "AA=="
+    with pytest.raises(BundleError):
+        verify_bundle(odd)
+
+
+# --- the commands --------------------------------------------------------------------------------------
+
+
+def test_cli_read_bundle_and_verify(tmp_path: Path) -> None:
+    out = tmp_path / "an.json"
+    r = CliRunner().invoke(main, ["read", "--emulator", "an", "--no-progress", "--bundle", str(out)])
+    assert r.exit_code == 0, r.output
+    trust = str(sample_trust_anchor())
+    v = CliRunner().invoke(main, ["verify", str(out), "--trust", trust])
+    assert v.exit_code == 0 and "verdict: genuine" in v.output and "desk's observation" in v.output
+    j = CliRunner().invoke(main, ["verify", str(out), "--trust", trust, "--json"])
+    assert json.loads(j.output)["verdict"] == "genuine"
+    untrusted = CliRunner().invoke(main, ["verify", str(out)])
+    assert untrusted.exit_code == 1
+    doc = json.loads(out.read_bytes())
+    doc["version"] = 9
+    future = tmp_path / "future.json"
+    future.write_text(json.dumps(doc))
+    f = CliRunner().invoke(main, ["verify", str(future)])
+    assert f.exit_code == 2 and "newer" in f.output
+
+
+def test_cli_verify_batch(tmp_path: Path, reads: dict[str, Any]) -> None:
+    for name, record in reads.items():
+        (tmp_path / f"{name}.json").write_bytes(record.to_bundle())
+    (tmp_path / "broken.json").write_bytes(b"{}")
+    r = CliRunner().invoke(main, ["verify", "--batch", str(tmp_path), "--trust", str(sample_trust_anchor()),
+                                  "--workers", "2"])
+    lines = [json.loads(line) for line in r.output.splitlines() if line.startswith("{")]
+    verdicts = {line["file"]: line["verdict"] for line in lines}
+    expected = {f"{n}.json": reads[n].security.verdict for n in reads}
+    assert verdicts == {**expected, "broken.json": "format-error"}
+    assert r.exit_code == 1
+    assert all("Nguyễn" not in line for line in r.output.splitlines())
+
+
+def test_batch_on_a_dask_local_cluster(tmp_path: Path, reads: dict[str, Any]) -> None:
+    """The archive job of docs/bundle.md on Dask: one task per bundle, results gathered."""
+    from dask.distributed import Client, LocalCluster
+
+    from cccd_reader.cli.verify import check_file
+
+    paths = []
+    for name, record in reads.items():
+        p = tmp_path / f"{name}.json"
+        p.write_bytes(record.to_bundle())
+        paths.append(str(p))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        results = client.gather(client.map(check_file, paths))
+    # without trust on the workers: signed and intact, but the signer is not known to be trusted
+    assert {r["file"]: r["passive_authentication"] for r in results} == {
+        f"{n}.json": "passed_untrusted" for n in reads}
+    assert all(r["verdict"] != "genuine" for r in results)
