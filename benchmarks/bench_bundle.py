@@ -22,18 +22,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cccd_reader import parse_qr_payload, read_card, verify_bundle  # noqa: E402
-from cccd_reader.cli.verify import _init_worker, check_file  # noqa: E402
+from cccd_reader.cli.verify import check_file  # noqa: E402
 from cccd_reader.emulator.samples import load_sample, sample_names, sample_qr_payload, sample_trust_anchor  # noqa: E402
 from cccd_reader.verify.trust import TrustStore  # noqa: E402
 
 
 def batch(paths: list[str], workers: int, trust: str) -> float:
+    import functools
     from concurrent.futures import ProcessPoolExecutor
 
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                             initargs=((trust,), None)) as pool:
-        results = list(pool.map(check_file, paths, chunksize=max(1, len(paths) // (4 * workers))))
+    job = functools.partial(check_file, trust_paths=(trust,))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(job, paths, chunksize=max(1, len(paths) // (4 * workers))))
     elapsed = time.perf_counter() - t0
     assert all(r["verdict"] in ("genuine", "mismatch") for r in results), results[:3]
     return elapsed

@@ -246,10 +246,13 @@ def test_batch_on_a_dask_local_cluster(tmp_path: Path, reads: dict[str, Any]) ->
         p = tmp_path / f"{name}.json"
         p.write_bytes(record.to_bundle())
         paths.append(str(p))
+    trust = (str(sample_trust_anchor()),)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                       dashboard_address=None) as cluster, Client(cluster) as client:
-        results = client.gather(client.map(check_file, paths))
-    # without trust on the workers: signed and intact, but the signer is not known to be trusted
-    assert {r["file"]: r["passive_authentication"] for r in results} == {
-        f"{n}.json": "passed_untrusted" for n in reads}
-    assert all(r["verdict"] != "genuine" for r in results)
+        results = client.gather(client.map(check_file, paths, trust_paths=trust))
+        untrusted = client.gather(client.map(check_file, paths, key=[f"u-{p}" for p in paths]))
+    expected = {f"{n}.json": reads[n].security.verdict for n in reads}
+    assert {r["file"]: r["verdict"] for r in results} == expected
+    # without trust anchors: signed and intact, but the signer is not known to be trusted
+    assert {r["passive_authentication"] for r in untrusted} == {"passed_untrusted"}
+    assert all(r["verdict"] != "genuine" for r in untrusted)

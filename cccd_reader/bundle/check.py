@@ -63,6 +63,18 @@ class BundleVerdict:
     def genuine(self) -> bool:
         return self.verdict == "genuine"
 
+    def summary(self) -> dict[str, Any]:
+        """The verdict without personal data (no identity): for logs and batch reports."""
+        return {"verdict": self.verdict, "genuine_offline": self.genuine_offline,
+                "passive_authentication": self.passive_auth, "active_authentication": self.active_auth,
+                "chip_authentication": self.chip_auth, "chip_authentication_source": self.chip_auth_source,
+                "qr_mismatches": list(self.qr_mismatches), "desk_mismatches": list(self.desk_mismatches),
+                "problems": list(self.problems)}
+
+    def __repr__(self) -> str:
+        return (f"BundleVerdict(verdict={self.verdict!r}, genuine_offline={self.genuine_offline}, "
+                f"problems={len(self.problems)})")
+
     def to_dict(self) -> dict[str, Any]:
         from cccd_reader.model import to_jsonable
 

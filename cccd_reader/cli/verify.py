@@ -7,6 +7,7 @@ and why. Exit code 1 when any bundle is not genuine.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -19,36 +20,34 @@ import click
 from cccd_reader.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_VERIFICATION_FAILED, handle_errors
 from cccd_reader.errors import BundleError, CCCDError
 
-_TRUST: Any = None  # the trust store of a batch worker, loaded once per process
 
-
-def _init_worker(trust_paths: tuple[str, ...], at_time: str | None) -> None:
-    global _TRUST
+@functools.lru_cache(maxsize=4)
+def _trust_store(paths: tuple[str, ...]) -> Any:
+    """The trust store of ``paths``, loaded once per process (a batch worker, a Dask worker)."""
     from cccd_reader.verify.trust import TrustStore
 
-    _TRUST = (TrustStore.from_paths(list(trust_paths)) if trust_paths else None, at_time)
+    return TrustStore.from_paths(list(paths)) if paths else None
 
 
-def check_file(path: str) -> dict[str, Any]:
-    """One batch line: the verdict of the bundle in ``path`` (no personal data)."""
+def check_file(path: str, trust_paths: tuple[str, ...] = (), at_time: str | None = None) -> dict[str, Any]:
+    """One batch line: the verdict of the bundle in ``path``, without personal data.
+
+    The unit of work of ``--batch`` and of the Dask example in docs/bundle.md: pure, picklable, and the
+    trust store is loaded once per process."""
     import datetime as _dt
 
     from cccd_reader.bundle.check import verify_bundle
 
-    trust, at_time = _TRUST if _TRUST is not None else (None, None)
     name = os.path.basename(path)
     try:
         data = Path(path).read_bytes()
-        v = verify_bundle(data, trust=trust,
+        v = verify_bundle(data, trust=_trust_store(tuple(trust_paths)),
                           at_time=_dt.datetime.fromisoformat(at_time) if at_time else None)
     except BundleError as exc:
         return {"file": name, "verdict": "format-error", "problems": [str(exc)]}
     except (CCCDError, OSError) as exc:
         return {"file": name, "verdict": "error", "problems": [f"{type(exc).__name__}: {exc}"]}
-    return {"file": name, "verdict": v.verdict, "genuine_offline": v.genuine_offline,
-            "passive_authentication": v.passive_auth, "active_authentication": v.active_auth,
-            "chip_authentication": v.chip_auth, "chip_authentication_source": v.chip_auth_source,
-            "problems": list(v.problems)}
+    return {"file": name, **v.summary()}
 
 
 def run_batch(folder: Path, trust: tuple[str, ...], at_time: str | None, workers: int | None) -> int:
@@ -56,9 +55,10 @@ def run_batch(folder: Path, trust: tuple[str, ...], at_time: str | None, workers
     if not paths:
         raise click.UsageError(f"no *.json bundles in {folder}")
     bad = 0
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, initializer=_init_worker,
-                             initargs=(trust, at_time)) as pool:
-        for line in pool.map(check_file, paths, chunksize=max(1, len(paths) // (4 * (os.cpu_count() or 1)))):
+    job = functools.partial(check_file, trust_paths=tuple(trust), at_time=at_time)
+    n = workers or os.cpu_count() or 1
+    with ProcessPoolExecutor(max_workers=n) as pool:
+        for line in pool.map(job, paths, chunksize=max(1, len(paths) // (4 * n))):
             bad += line["verdict"] != "genuine"
             click.echo(json.dumps(line, ensure_ascii=False))
     click.echo(f"{len(paths)} bundles, {len(paths) - bad} genuine, {bad} not", err=True)
