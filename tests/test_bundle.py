@@ -256,3 +256,101 @@ def test_batch_on_a_dask_local_cluster(tmp_path: Path, reads: dict[str, Any]) ->
     # without trust anchors: signed and intact, but the signer is not known to be trusted
     assert {r["passive_authentication"] for r in untrusted} == {"passed_untrusted"}
     assert all(r["verdict"] != "genuine" for r in untrusted)
+
+
+# --- other chip profiles: PACE-CAM, no AA, BAC ---------------------------------------------------------
+
+
+def _variant_read(profile: dict[str, Any]) -> Any:
+    from cccd_reader.emulator import build_card
+    from cccd_reader.emulator.persona import persona_from_dict
+    from cccd_reader.emulator.samples import REPO_SAMPLES
+
+    data = json.loads((REPO_SAMPLES / "cards" / "an" / "persona.json").read_text(encoding="utf-8"))
+    data["portrait"] = None
+    data["profile"] = {**data["profile"], **profile}
+    card = build_card(persona_from_dict(data))
+    return read_card(card, parse_qr_payload(card.persona.qr_payload()), trust=str(sample_trust_anchor()))
+
+
+def test_pace_cam_is_re_verified_from_the_bundle() -> None:
+    record = _variant_read({"pace": {"parameter_ids": [13], "mappings": ["CAM"]},
+                            "active_authentication": None})
+    assert record.security.verdict == "genuine" and record.security.active_auth == "not_supported"
+    doc = _doc(record.to_bundle())
+    assert doc["pace_cam"] is not None and doc["access"]["pace"]["mapping"] == "CAM"
+    v = verify_bundle(doc, trust=TRUST)
+    assert v.verdict == "genuine" and v.chip_auth_source == "bundle" and v.genuine_offline
+    for key in ("cam_data", "chip_mapping_public_key"):
+        n = len(base64.b64decode(doc["pace_cam"][key]))
+        for i in range(n):
+            assert _verdict_or_format_error(_flip(doc, ("pace_cam", key), i, 0x01)) != "genuine", (key, i)
+
+
+def test_chip_authentication_only_is_the_desks_word() -> None:
+    record = _variant_read({"active_authentication": None})
+    doc = _doc(record.to_bundle())
+    assert doc["active_authentication"] is None
+    v = verify_bundle(doc, trust=TRUST)
+    assert v.verdict == record.security.verdict == "genuine"
+    assert v.chip_auth_source == "desk" and not v.genuine_offline
+    doc["chip_authentication"]["passed"] = False
+    assert verify_bundle(doc, trust=TRUST).verdict == "not-genuine"
+
+
+def test_bac_read_bundle() -> None:
+    record = _variant_read({"pace": None})
+    v = verify_bundle(record.to_bundle(), trust=TRUST)
+    assert record.security.access_protocol == "BAC"
+    assert v.verdict == record.security.verdict
+
+
+def test_archive_recheck_after_the_signer_is_revoked(reads: dict[str, Any], tmp_path: Path) -> None:
+    """Bundles that verified at the desk fail once the CSCA's CRL lists their document signer."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    from cccd_reader.emulator.samples import REPO_SAMPLES
+
+    pki = REPO_SAMPLES / "pki"
+    csca = x509.load_pem_x509_certificate((pki / "trust" / "csca-vn-test.pem").read_bytes())
+    csca_key = serialization.load_pem_private_key((pki / "keys" / "csca-vn-test.key").read_bytes(), None)
+    signer = x509.load_pem_x509_certificate((pki / "certs" / "dsc-ecdsa.pem").read_bytes())
+    utc = dt.UTC
+    crl = (x509.CertificateRevocationListBuilder().issuer_name(csca.subject)
+           .last_update(dt.datetime(2026, 1, 1, tzinfo=utc)).next_update(dt.datetime(2036, 1, 1, tzinfo=utc))
+           .add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(signer.serial_number)
+                                    .revocation_date(dt.datetime(2026, 1, 1, tzinfo=utc)).build())
+           .sign(csca_key, hashes.SHA256()))  # type: ignore[arg-type]
+    (tmp_path / "revoked.crl").write_bytes(crl.public_bytes(serialization.Encoding.DER))
+    store = TrustStore.from_paths([str(pki / "trust" / "csca-vn-test.pem"), str(tmp_path / "revoked.crl")])
+    bundle = reads["an"].to_bundle()
+    assert verify_bundle(bundle, trust=TRUST).verdict == "genuine"
+    after = verify_bundle(bundle, trust=store)
+    assert after.verdict == "not-genuine" and after.passive_auth == "failed"
+    assert "revoked" in after.passive_detail.summary()  # type: ignore[union-attr]
+
+
+def test_server_issued_challenge_end_to_end(tmp_path: Path) -> None:
+    """The server hands the desk a nonce; the bundle proves a read that answered it."""
+    nonce = bytes.fromhex("0011223344556677")
+    out = tmp_path / "fresh.json"
+    trace = tmp_path / "read.jsonl"
+    r = CliRunner().invoke(main, ["read", "--emulator", "mai", "--no-progress", "--bundle", str(out),
+                                  "--aa-challenge", nonce.hex(), "--trace", str(trace)])
+    assert r.exit_code == 0, r.output
+    assert load_bundle(out.read_bytes()).aa_challenge == nonce
+    assert verify_bundle(out.read_bytes(), trust=TRUST, expected_challenge=nonce).verdict == "genuine"
+    replay = CliRunner().invoke(main, ["replay", str(trace), "--json"])  # the trace keeps the challenge
+    assert replay.exit_code == 0, replay.output
+    bad = CliRunner().invoke(main, ["read", "--emulator", "mai", "--no-progress", "--aa-challenge", "00ff"])
+    assert bad.exit_code == 2
+
+
+def test_read_card_refuses_a_wrong_challenge_length() -> None:
+    from cccd_reader import InputError
+
+    with pytest.raises(InputError):
+        read_card(load_sample("an"), parse_qr_payload(sample_qr_payload("an")), aa_challenge=b"\x01" * 7)

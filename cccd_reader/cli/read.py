@@ -475,12 +475,16 @@ Examples:
               "(offline; needs cccd-reader[address]).")
 @click.option("--bundle", "bundle", metavar="FILE", default=None, help="Write the verification bundle "
               "(raw files and the checks' evidence, docs/bundle.md) to FILE: personal data.")
+@click.option("--aa-challenge", "aa_challenge", metavar="HEX", default=None, help="The 8-byte Active "
+              "Authentication challenge (16 hex digits), e.g. a nonce from the server that checks the "
+              "bundle.")
 @handle_errors
 def command(reader: str | None, nfc: str | None, emulator: str | None, wait: float, qr: str | None,
             qr_text: str | None, can: str | None, mrz: str | None, id_number: str | None, dob: str | None,
             expiry: str | None, as_json: bool, json_portrait: bool, portrait: str | None, trace: str | None,
             redact: bool, trust: tuple[str, ...], files_: str | None, access: str, report_only: bool,
-            no_progress: bool, address: bool, bundle: str | None) -> None:
+            no_progress: bool, address: bool, bundle: str | None,
+            aa_challenge: str | None) -> None:
     """Read the chip: identity, portrait, and whether the card is genuine."""
     check_outputs(portrait=portrait, trace=trace, redact=redact)
     if bundle:
@@ -492,6 +496,7 @@ def command(reader: str | None, nfc: str | None, emulator: str | None, wait: flo
                       expiry=expiry, interactive=interactive and emulator is None)\
         if any((qr, qr_text, can, mrz, id_number, dob, expiry)) or emulator is None else None
     trust_store = load_trust(trust)
+    challenge = _challenge(aa_challenge)
     files = [f.strip() for f in files_.split(",") if f.strip()] if files_ else None
     with open_transport(reader=reader, nfc=nfc, emulator=emulator, wait=wait) as (transport, sample):
         if sample is not None:
@@ -502,7 +507,7 @@ def command(reader: str | None, nfc: str | None, emulator: str | None, wait: flo
         record = run_read(transport, key, trust=trust_store, files=files, trace=trace, redact=redact,
                           as_json=as_json, show_progress=not no_progress and not as_json, access=access,
                           sample=sample.name if sample is not None else None, portrait=portrait,
-                          json_portrait=json_portrait)
+                          json_portrait=json_portrait, aa_challenge=challenge)
     if bundle:
         with open_private(bundle, "wb") as out:
             out.write(record.to_bundle())
@@ -513,9 +518,22 @@ def command(reader: str | None, nfc: str | None, emulator: str | None, wait: flo
     sys.exit(EXIT_OK)
 
 
+def _challenge(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        value = bytes.fromhex(text.strip())
+    except ValueError:
+        raise click.UsageError("--aa-challenge must be 16 hex digits") from None
+    if len(value) != 8:
+        raise click.UsageError("--aa-challenge must be 16 hex digits (8 bytes)")
+    return value
+
+
 def run_read(transport: Any, key: Any, *, trust: Any, files: list[str] | None, trace: str | None,
              redact: bool, as_json: bool, show_progress: bool, access: str = "auto",
-             sample: str | None = None, portrait: str | None = None, json_portrait: bool = False) -> Any:
+             sample: str | None = None, portrait: str | None = None, json_portrait: bool = False,
+             aa_challenge: bytes | None = None) -> Any:
     """Run the pipeline (recording a trace if asked); a failure prints what was read and exits."""
     from cccd_reader.read import read_card
 
@@ -527,6 +545,8 @@ def run_read(transport: Any, key: Any, *, trust: Any, files: list[str] | None, t
 
         # what a replay needs to ask the same questions: the options, never the key itself
         header: dict[str, Any] = {"read": {"files": files, "access": access, "keys": key_kinds(key)}}
+        if aa_challenge is not None:  # not drawn from the random stream: the replay must send it again
+            header["read"]["aa_challenge"] = aa_challenge.hex()
         atr = card_atr(transport)
         if atr:  # the replay must see the same ATR to choose the same read sizes
             header["atr"] = atr.hex().upper()
@@ -538,7 +558,7 @@ def run_read(transport: Any, key: Any, *, trust: Any, files: list[str] | None, t
     try:
         with progress_display(show_progress and sys.stderr.isatty()) as on_event:
             return read_card(transport, key, trust=trust, files=files, progress=on_event,
-                             random_bytes=random_bytes, access=access)
+                             random_bytes=random_bytes, access=access, aa_challenge=aa_challenge)
     except ReadError as exc:
         report_partial(exc, as_json=as_json, portrait=portrait, json_portrait=json_portrait)
     except KeyboardInterrupt as exc:

@@ -82,8 +82,10 @@ def command(trace_file: str, qr: str | None, qr_text: str | None, can: str | Non
     files = options.get("files")
     access = options.get("access") or "auto"
     try:
+        challenge = options.get("aa_challenge")
         record = read_card(replay, key, random_bytes=replay.random_bytes, trust=trust_store,
-                           files=files, access=access)
+                           files=files, access=access,
+                           aa_challenge=bytes.fromhex(challenge) if isinstance(challenge, str) else None)
     except ReadError as exc:
         cause = getattr(exc, "cause", None) or exc.__cause__
         if isinstance(cause, TraceMismatchError) and exc.step in _KEY_STEPS:

@@ -21,12 +21,18 @@ from cccd_reader.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_VERIFICATION_FAILED, h
 from cccd_reader.errors import BundleError, CCCDError
 
 
-@functools.lru_cache(maxsize=4)
 def _trust_store(paths: tuple[str, ...]) -> Any:
-    """The trust store of ``paths``, loaded once per process (a batch worker, a Dask worker)."""
-    from cccd_reader.verify.trust import TrustStore
+    """The trust store of ``paths`` (else the user's, as `read` does), loaded once per process."""
+    from cccd_reader.verify.userstore import ENV_DATA_DIR
 
-    return TrustStore.from_paths(list(paths)) if paths else None
+    return _load_trust(paths, os.environ.get(ENV_DATA_DIR))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_trust(paths: tuple[str, ...], data_dir: str | None) -> Any:
+    from cccd_reader.cli.read import load_trust
+
+    return load_trust(paths)
 
 
 def check_file(path: str, trust_paths: tuple[str, ...] = (), at_time: str | None = None) -> dict[str, Any]:
@@ -70,7 +76,7 @@ def run_batch(folder: Path, trust: tuple[str, ...], at_time: str | None, workers
 @click.option("--batch", type=click.Path(file_okay=False, exists=True), metavar="DIR", default=None,
               help="Check every *.json bundle in DIR, on every core; one JSON line per bundle.")
 @click.option("--trust", multiple=True, metavar="PATH", help="CSCA certificates / master lists / CRLs (file "
-              "or directory); repeatable.")
+              "or directory); repeatable. Default: your trust store (`cccd-read trust`).")
 @click.option("--at", "at_time", metavar="TIME", default=None, help="Judge certificates and revocation at "
               "this ISO 8601 time when the SOD has no signing time (default: the bundle's reader time).")
 @click.option("--workers", type=int, default=None, help="With --batch: worker processes (default: cores).")
@@ -92,10 +98,10 @@ def command(bundle: str | None, batch: str | None, trust: tuple[str, ...], at_ti
     if batch is not None:
         sys.exit(run_batch(Path(batch), trust, at_time, workers))
     from cccd_reader.bundle.check import verify_bundle
-    from cccd_reader.verify.trust import TrustStore
+    from cccd_reader.cli.read import load_trust
 
     assert bundle is not None
-    store = TrustStore.from_paths(list(trust)) if trust else None
+    store = load_trust(trust)
     v = verify_bundle(Path(bundle).read_bytes(), trust=store, at_time=when)
     if as_json:
         click.echo(json.dumps(v.to_dict(), ensure_ascii=False, indent=2))

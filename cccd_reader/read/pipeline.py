@@ -102,7 +102,8 @@ def read_card(transport: Transport, key: Any, *, random_bytes: RandomBytes | Non
               progress: ProgressCallback | None = None,
               files: str | int | Sequence[str | int] | None = None,
               recovery_timeout: float = RECOVERY_TIMEOUT, chunk_size: int | None = None,
-              extended_length: bool | None = None, access: str = "auto") -> CardRecord:
+              extended_length: bool | None = None, access: str = "auto",
+              aa_challenge: bytes | None = None) -> CardRecord:
     """Read the card on ``transport`` with ``key`` (a key, a list of keys, or a ``QRData``).
 
     ``random_bytes`` feeds every terminal-side random value (replayed traces pass the recorded ones).
@@ -111,7 +112,9 @@ def read_card(transport: Transport, key: Any, *, random_bytes: RandomBytes | Non
     default every data group listed in EF.SOD is read, except the EAC-protected DG3/DG4. ``chunk_size`` /
     ``extended_length`` override the file reader's READ BINARY size (benchmarks). ``access`` is
     ``"auto"`` (PACE when the card offers it, BAC with an MRZ key when PACE is not possible), ``"pace"``
-    or ``"bac"``. ``transport`` is a :class:`~cccd_reader.transport.base.CardTransport` or any object with
+    or ``"bac"``. ``aa_challenge``: the 8-byte Active Authentication challenge to send, e.g. a nonce a
+    server issued so that the verification bundle proves a fresh read (docs/bundle.md); by default a
+    random one. ``transport`` is a :class:`~cccd_reader.transport.base.CardTransport` or any object with
     ``transmit``. Returns a :class:`CardRecord`; raises :class:`ReadError` with ``step`` and ``partial``
     (the CardRecord so far) when a step fails; when the link failed (whatever the transport raised or
     answered) it is a :class:`~cccd_reader.errors.ReadLinkError`, also a ``TransportError``. A
@@ -121,9 +124,12 @@ def read_card(transport: Transport, key: Any, *, random_bytes: RandomBytes | Non
     keys, qr = keys_and_qr(key)
     if access not in ("auto", "pace", "bac"):
         raise InputError("access must be 'auto', 'pace' or 'bac'")
+    if aa_challenge is not None and (not isinstance(aa_challenge, bytes) or len(aa_challenge) != 8):
+        raise InputError("the Active Authentication challenge is 8 bytes")
     options = Options(keys=keys, qr=qr, random_bytes=random_bytes, trust=trust, progress=progress,
                       requested=normalise_files(files) if files is not None else None,
-                      chunk_size=chunk_size, access_mode=access, clock=time.perf_counter)
+                      chunk_size=chunk_size, access_mode=access, clock=time.perf_counter,
+                      aa_challenge=aa_challenge)
     state = PipelineState.start(transport, options, recovery_timeout=recovery_timeout,
                                 extended_length=extended_length)
     state.record.evidence.read_time = _dt.datetime.now(_dt.UTC).replace(microsecond=0)

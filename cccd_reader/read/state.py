@@ -49,6 +49,7 @@ class Options:
     chunk_size: int | None
     access_mode: str  # "auto" / "pace" / "bac"
     clock: Callable[[], float]
+    aa_challenge: bytes | None = None  # the Active Authentication challenge to send (None: random)
 
 
 @dataclass

@@ -159,7 +159,8 @@ def active_auth(st: PipelineState, recovery: Recovery) -> None:
     dg14 = st.record.decoded.get("DG14")
 
     def run() -> Any:
-        return perform_active_auth(st.secure(), dg15, random_bytes=st.options.random_bytes, dg14=dg14)
+        return perform_active_auth(st.secure(), dg15, challenge=st.options.aa_challenge,
+                                   random_bytes=st.options.random_bytes, dg14=dg14)
 
     try:
         # a fresh challenge on every attempt: ``run`` draws it
