@@ -312,12 +312,14 @@ def test_archive_recheck_after_the_signer_is_revoked(reads: dict[str, Any], tmp_
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
 
-    from cccd_reader.emulator.samples import REPO_SAMPLES
+    from cccd_reader.emulator.samples import REPO_SAMPLES, SIGNER_CERT, TRUST_ANCHOR
 
-    pki = REPO_SAMPLES / "pki"
-    csca = x509.load_pem_x509_certificate((pki / "trust" / "csca-vn-test.pem").read_bytes())
-    csca_key = serialization.load_pem_private_key((pki / "keys" / "csca-vn-test.key").read_bytes(), None)
-    signer = x509.load_pem_x509_certificate((pki / "certs" / "dsc-ecdsa.pem").read_bytes())
+    anchor = REPO_SAMPLES / TRUST_ANCHOR  # the sample cards' CSCA, its key, and their document signer
+    csca = x509.load_pem_x509_certificate(anchor.read_bytes())
+    csca_key = serialization.load_pem_private_key(
+        (REPO_SAMPLES / "pki" / "keys" / f"{anchor.stem}.key").read_bytes(), None)
+    signer = x509.load_pem_x509_certificate((REPO_SAMPLES / SIGNER_CERT).read_bytes())
+    assert signer.issuer == csca.subject
     utc = dt.UTC
     crl = (x509.CertificateRevocationListBuilder().issuer_name(csca.subject)
            .last_update(dt.datetime(2026, 1, 1, tzinfo=utc)).next_update(dt.datetime(2036, 1, 1, tzinfo=utc))
@@ -325,7 +327,7 @@ def test_archive_recheck_after_the_signer_is_revoked(reads: dict[str, Any], tmp_
                                     .revocation_date(dt.datetime(2026, 1, 1, tzinfo=utc)).build())
            .sign(csca_key, hashes.SHA256()))  # type: ignore[arg-type]
     (tmp_path / "revoked.crl").write_bytes(crl.public_bytes(serialization.Encoding.DER))
-    store = TrustStore.from_paths([str(pki / "trust" / "csca-vn-test.pem"), str(tmp_path / "revoked.crl")])
+    store = TrustStore.from_paths([str(anchor), str(tmp_path / "revoked.crl")])
     bundle = reads["an"].to_bundle()
     assert verify_bundle(bundle, trust=TRUST).verdict == "genuine"
     after = verify_bundle(bundle, trust=store)
