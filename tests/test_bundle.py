@@ -356,3 +356,12 @@ def test_read_card_refuses_a_wrong_challenge_length() -> None:
 
     with pytest.raises(InputError):
         read_card(load_sample("an"), parse_qr_payload(sample_qr_payload("an")), aa_challenge=b"\x01" * 7)
+
+
+def test_desk_of_another_library_version_is_not_a_mismatch(reads: dict[str, Any]) -> None:
+    doc = _doc(reads["an"].to_bundle())
+    doc["desk"]["identity"].pop("religion")  # an older desk without a field
+    doc["desk"]["identity"]["new_field"] = "x"  # a newer desk with one
+    doc["desk"]["identity"]["warnings"] = ["worded otherwise"]
+    v = verify_bundle(doc, trust=TRUST)
+    assert v.verdict == "genuine" and v.desk_mismatches == ()

@@ -263,7 +263,9 @@ def _desk_mismatches(desk: Mapping[str, Any], identity: Any) -> list[str]:
     if not isinstance(desk_ident, dict):
         return ["identity"]
     signed = json.loads(json.dumps(identity.to_dict(), ensure_ascii=False))
-    names = sorted(set(signed) | set(desk_ident))
+    # the fields both sides know (a desk on another library version may have more or fewer); the
+    # library's own notes about the data (warnings, sources) are not data and may be worded differently
+    names = sorted((set(signed) & set(desk_ident)) - {"warnings", "sources"})
     return [n for n in names if signed.get(n) != desk_ident.get(n)]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from cccd_reader.bundle.format import make_bundle
 from cccd_reader.model import to_jsonable
 
 
@@ -282,8 +283,6 @@ class CardRecord:
     def to_bundle(self) -> bytes:
         """The verification bundle of this read (docs/bundle.md): every file's raw bytes and what the
         checks saw, for a server to re-check with :func:`cccd_reader.verify_bundle`. Personal data."""
-        from cccd_reader.bundle.format import make_bundle
-
         return make_bundle(self)
 
 
