@@ -78,7 +78,7 @@ _LAZY: dict[str, str] = {
     # verification bundles: a read re-checked by a server (docs/bundle.md)
     "verify_bundle": "cccd_reader.bundle.check",
     "BundleVerdict": "cccd_reader.bundle.check",
-    "load_bundle": "cccd_reader.bundle.format",
+    "load_bundle": "cccd_reader.read.evidence",
     "ReadEvidence": "cccd_reader.read",
     # 6. the security protocols, step by step (after your own PACE: SecureMessagingTransport above)
     "perform_pace": "cccd_reader.protocols.pace",

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cccd_reader.bundle.format import Bundle, load_bundle
 from cccd_reader.errors import BundleError, CCCDError, ParseError, VerificationError
+from cccd_reader.read.evidence import Bundle, load_bundle
 from cccd_reader.read.records import FAILED, NOT_RUN, NOT_SUPPORTED, PASSED, UNKNOWN, UNTRUSTED, ReadSecurity
 from cccd_reader.verify.passive import PassiveAuthResult, PAStatus
 from cccd_reader.verify.trust import TrustStore

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from cccd_reader.bundle.format import make_bundle
 from cccd_reader.model import to_jsonable
+from cccd_reader.read.evidence import make_bundle
 
 
 @dataclass

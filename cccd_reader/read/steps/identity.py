@@ -50,14 +50,23 @@ def finish_identity(st: PipelineState) -> None:
 
 
 def first_portrait(dg2: Any) -> Any:
+    """The first face image of a decoded DG2 (a :class:`~cccd_reader.model.Portrait`), or ``None``.
+
+    A DG2 without any image (no biometric template) has no portrait: never the DG2 itself or one of its
+    methods."""
+    from cccd_reader.model import Portrait
+
+    if isinstance(dg2, Portrait):
+        return dg2
     for attr in ("portrait", "portraits", "images", "faces"):
         value = getattr(dg2, attr, None)
-        if value is None:
-            continue
+        if callable(value):
+            value = value()
         if isinstance(value, list | tuple):
-            return value[0] if value else None
-        return value
-    return dg2
+            value = value[0] if value else None
+        if isinstance(value, Portrait):
+            return value
+    return None
 
 
 def qr_check(st: PipelineState, recovery: Recovery) -> None:

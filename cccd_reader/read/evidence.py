@@ -1,5 +1,8 @@
 """The verification bundle format, version 1: JSON text, bytes as base64 (docs/bundle.md).
 
+Written from a :class:`~cccd_reader.read.records.CardRecord` (``to_bundle``) and read back by
+:func:`load_bundle`; the checks on it are :mod:`cccd_reader.bundle`, above the read package.
+
 JSON rather than CBOR: a server's operators can open it, every language parses it without a new
 dependency, and it travels in the JSON APIs those servers already speak. The price is a third more
 bytes for the binary parts (a ~15 KB read becomes ~20 KB). Nothing in the bundle is signed as a whole:
