@@ -21,7 +21,16 @@ from typing import Any
 
 from cccd_reader.errors import BundleError, CCCDError, ParseError, VerificationError
 from cccd_reader.read.evidence import Bundle, load_bundle
-from cccd_reader.read.records import FAILED, NOT_RUN, NOT_SUPPORTED, PASSED, UNKNOWN, UNTRUSTED, ReadSecurity
+from cccd_reader.read.records import (
+    FAILED,
+    NOT_RUN,
+    NOT_SUPPORTED,
+    PASSED,
+    UNKNOWN,
+    UNTRUSTED,
+    ReadSecurity,
+    Verdict,
+)
 from cccd_reader.verify.passive import PassiveAuthResult, PAStatus
 from cccd_reader.verify.trust import TrustStore
 
@@ -33,8 +42,8 @@ BUNDLE = "bundle"  # a check re-verified from the bundle's bytes
 class BundleVerdict:
     """The server's verdict on a bundle.
 
-    ``verdict`` uses the words of a live read (``genuine``, ``not-genuine``, ``mismatch``,
-    ``unverified``) and the same rule: passive authentication passed AND Chip or Active Authentication
+    ``verdict`` is the live read's :class:`~cccd_reader.read.records.Verdict`, decided by the same rule
+    (:attr:`ReadSecurity.verdict`): passive authentication passed AND Chip or Active Authentication
     passed. ``genuine_offline`` is the stricter answer that rests on re-verified checks only (passive
     authentication and Active Authentication, or PACE-CAM). ``chip_auth_source`` says whether
     ``chip_auth`` was re-verified (``"bundle"``, PACE-CAM) or is the desk's observation (``"desk"``,
@@ -43,7 +52,7 @@ class BundleVerdict:
     says why anything failed (never personal values).
     """
 
-    verdict: str
+    verdict: Verdict
     passive_auth: str
     active_auth: str
     chip_auth: str
@@ -52,6 +61,7 @@ class BundleVerdict:
     identity: Any = field(default=None, repr=False)
     passive_detail: PassiveAuthResult | None = field(default=None, repr=False)
     qr_mismatches: tuple[str, ...] = ()
+    qr_notes: tuple[str, ...] = ()  # "field: note", information only (see QRNote)
     desk_mismatches: tuple[str, ...] = ()
     desk_verdict: str | None = None
     problems: tuple[str, ...] = ()
@@ -61,25 +71,26 @@ class BundleVerdict:
 
     @property
     def genuine(self) -> bool:
-        return self.verdict == "genuine"
+        return self.verdict is Verdict.GENUINE
 
     def summary(self) -> dict[str, Any]:
         """The verdict without personal data (no identity): for logs and batch reports."""
-        return {"verdict": self.verdict, "genuine_offline": self.genuine_offline,
+        return {"verdict": self.verdict.value, "genuine_offline": self.genuine_offline,
                 "passive_authentication": self.passive_auth, "active_authentication": self.active_auth,
                 "chip_authentication": self.chip_auth, "chip_authentication_source": self.chip_auth_source,
                 "qr_mismatches": list(self.qr_mismatches), "desk_mismatches": list(self.desk_mismatches),
                 "problems": list(self.problems)}
 
     def __repr__(self) -> str:
-        return (f"BundleVerdict(verdict={self.verdict!r}, genuine_offline={self.genuine_offline}, "
+        return (f"BundleVerdict(verdict={self.verdict.value!r}, genuine_offline={self.genuine_offline}, "
                 f"problems={len(self.problems)})")
 
     def to_dict(self) -> dict[str, Any]:
         from cccd_reader.model import to_jsonable
 
         return {
-            "verdict": self.verdict,
+            "verdict": self.verdict.value,
+            "qr_notes": list(self.qr_notes),
             "genuine_offline": self.genuine_offline,
             "passive_authentication": self.passive_auth,
             "active_authentication": self.active_auth,
@@ -384,7 +395,7 @@ def verify_bundle(bundle: Bundle | bytes | str | Mapping[str, Any], *,
         except CCCDError:
             raise BundleError("qr_payload is not a CCCD QR payload") from None
         sec.qr_checked = True
-        found = compare_qr_with_chip(qr, identity, mrz)
+        found = compare_qr_with_chip(qr, identity, mrz, notes=sec.qr_notes)
         sec.qr_mismatches = [m for m in found if m.detail != NOT_ON_CHIP]
         qr_mismatches = [m.field for m in sec.qr_mismatches]
     desk = _desk_mismatches(b.desk, identity)
@@ -392,18 +403,17 @@ def verify_bundle(bundle: Bundle | bytes | str | Mapping[str, Any], *,
         problems.append("the desk's decoded fields differ from the signed data: " + ", ".join(desk))
 
     verdict = sec.verdict
-    if desk and verdict != "not-genuine":
-        verdict = "not-genuine"
-    if sec.passive_auth == FAILED:
-        verdict = "not-genuine"
-    genuine_offline = (verdict == "genuine" and sec.passive_auth == PASSED
+    if desk or sec.passive_auth == FAILED:
+        verdict = Verdict.NOT_GENUINE
+    genuine_offline = (verdict is Verdict.GENUINE and sec.passive_auth == PASSED
                        and (sec.active_auth == PASSED or (chip_source == BUNDLE and sec.chip_auth == PASSED)))
     desk_security = b.desk.get("security")
     desk_verdict = desk_security.get("verdict") if isinstance(desk_security, dict) else None
     return BundleVerdict(
         verdict=verdict, passive_auth=sec.passive_auth, active_auth=sec.active_auth, chip_auth=sec.chip_auth,
         chip_auth_source=chip_source, genuine_offline=genuine_offline, identity=identity,
-        passive_detail=pa_detail, qr_mismatches=tuple(qr_mismatches), desk_mismatches=tuple(desk),
+        passive_detail=pa_detail, qr_mismatches=tuple(qr_mismatches),
+        qr_notes=tuple(f"{n.field}: {n.note}" for n in sec.qr_notes), desk_mismatches=tuple(desk),
         desk_verdict=desk_verdict if isinstance(desk_verdict, str) else None, problems=tuple(problems),
         reader_time=b.reader_time, bundle_version=b.version,
         library_version=_text(b.library.get("version")))

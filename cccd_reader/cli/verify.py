@@ -65,7 +65,7 @@ def run_batch(folder: Path, trust: tuple[str, ...], at_time: str | None, workers
     n = workers or os.cpu_count() or 1
     with ProcessPoolExecutor(max_workers=n) as pool:
         for line in pool.map(job, paths, chunksize=max(1, len(paths) // (4 * n))):
-            bad += line["verdict"] != "genuine"
+            bad += line["verdict"] != "genuine"  # JSON lines: the verdict's value
             click.echo(json.dumps(line, ensure_ascii=False))
     click.echo(f"{len(paths)} bundles, {len(paths) - bad} genuine, {bad} not", err=True)
     return EXIT_VERIFICATION_FAILED if bad else EXIT_OK
@@ -106,7 +106,7 @@ def command(bundle: str | None, batch: str | None, trust: tuple[str, ...], at_ti
     if as_json:
         click.echo(json.dumps(v.to_dict(), ensure_ascii=False, indent=2))
     else:
-        click.echo(f"verdict: {v.verdict}" + (" (re-verified offline)" if v.genuine_offline else ""))
+        click.echo(f"verdict: {v.verdict.value}" + (" (re-verified offline)" if v.genuine_offline else ""))
         click.echo(f"passive authentication: {v.passive_auth}")
         click.echo(f"active authentication: {v.active_auth}")
         src = {"desk": " (the desk's observation, not re-verifiable)", "bundle": " (re-verified: PACE-CAM)"}
@@ -115,7 +115,7 @@ def command(bundle: str | None, batch: str | None, trust: tuple[str, ...], at_ti
             click.echo("QR differs from the chip: " + ", ".join(v.qr_mismatches))
         for p in v.problems:
             click.echo(f"problem: {p}")
-    sys.exit(EXIT_OK if v.verdict == "genuine" else EXIT_VERIFICATION_FAILED)
+    sys.exit(EXIT_OK if v.genuine else EXIT_VERIFICATION_FAILED)
 
 
 __all__ = ["EXIT_BAD_INPUT", "check_file", "command", "run_batch"]
