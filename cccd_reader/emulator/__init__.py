@@ -1,6 +1,6 @@
 """A virtual CCCD chip: personalised from a persona file, answering APDUs like the Vietnamese card.
 
-``VirtualCard`` is itself a :class:`~cccd_reader.transport.base.Transport`, so the whole reader runs
+``VirtualCard`` is itself a :class:`~cccd_reader.transport.base.CardTransport`, so the whole reader runs
 against it in-process; the vpcd bridge and the nfcpy udp responder put the same object behind PC/SC and
 nfcpy. ``load_sample("<name>")`` gives a ready card from the built-in synthetic people, and
 ``build_card(persona)`` personalises one from a persona file (schema in docs/emulator.md).
@@ -8,8 +8,7 @@ nfcpy. ``load_sample("<name>")`` gives a ready card from the built-in synthetic 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from cccd_reader._lazy import lazy_exports
 
 from .card import CardProfile, ScriptedRandom, SeededRandom, VirtualCard, make_atr
 from .faults import CorruptMAC, Delay, DropLink, Fault, NakedError, ReadLimit, When
@@ -21,16 +20,16 @@ _LAZY: dict[str, str] = {
     "CardKeys": "cccd_reader.emulator.persona",
     "CardImage": "cccd_reader.emulator.persona",
     "ChipProfile": "cccd_reader.emulator.persona",
-    "DocumentSigner": "cccd_reader.emulator.persona",
+    "DocumentSigner": "cccd_reader.emulator.signer",
     "persona_from_dict": "cccd_reader.emulator.persona",
     "load_persona": "cccd_reader.emulator.persona",
     "build_card": "cccd_reader.emulator.persona",
     "load_sample": "cccd_reader.emulator.samples",
     "sample_names": "cccd_reader.emulator.samples",
     "sample_card": "cccd_reader.emulator.samples",
-    "sample_trust_anchor": "cccd_reader.emulator.samples",
+    "sample_trust_anchor": "cccd_reader.emulator.sample_pki",
     "sample_persona": "cccd_reader.emulator.samples",
-    "draw_portrait": "cccd_reader.emulator.samples",
+    "draw_portrait": "cccd_reader.emulator.portraits",
 }
 
 __all__ = [
@@ -53,11 +52,4 @@ __all__ = [
     *_LAZY,
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cccd_reader.emulator' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)[0]
