@@ -155,7 +155,8 @@ def sod_envelope_problems(sod: bytes) -> list[str]:
         sig_hash = _signature_hash(signer["signature_algorithm"])
         if sig_hash is not None and sig_hash != signer["digest_algorithm"]["algorithm"].native:
             problems.append("EF.SOD's digest algorithm differs from its signature algorithm's hash")
-        certs = [c.chosen for c in signed["certificates"]] if signed["certificates"].native else []
+        cert_set = signed["certificates"]  # optional: a Void when absent (no .native: it decodes it all)
+        certs = [] if isinstance(cert_set, core.Void) else [c.chosen for c in cert_set]
         if len(certs) != 1:
             problems.append("EF.SOD must carry exactly one document signer certificate")
         else:
