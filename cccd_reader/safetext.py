@@ -55,7 +55,8 @@ def visible(value: object) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    if "\\" not in text and not any(is_unsafe(c) for c in text):
+    # str.isprintable() (C speed) is False for every unsafe category (and for spaces other than ' ')
+    if "\\" not in text and (text.isprintable() or not any(is_unsafe(c) for c in text)):
         return text
     return "".join("\\\\" if c == "\\" else _escape(c) if is_unsafe(c) else c for c in text)
 
@@ -72,7 +73,8 @@ def json_safe(json_text: str) -> str:
     each by its ``\\uXXXX`` escape (a surrogate pair above U+FFFF) keeps the same JSON value, byte for
     byte once decoded, while Vietnamese letters stay readable.
     """
-    if not any(is_unsafe(c) and c not in _JSON_WHITESPACE for c in json_text):
+    if json_text.replace("\n", "").replace("\t", "").replace("\r", "").isprintable() \
+            or not any(is_unsafe(c) and c not in _JSON_WHITESPACE for c in json_text):
         return json_text
     out = []
     for char in json_text:
