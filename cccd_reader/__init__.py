@@ -27,6 +27,7 @@ _LAZY: dict[str, str] = {
     "StepStats": "cccd_reader.read",
     "ProgressEvent": "cccd_reader.read",
     "QRMismatch": "cccd_reader.read",
+    "QRNote": "cccd_reader.read",
     "compare_qr_with_chip": "cccd_reader.read",
     # 2. who the card belongs to
     "Identity": "cccd_reader.model",
