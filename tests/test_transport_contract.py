@@ -119,3 +119,26 @@ def test_open_transport_takes_one_kind_of_link():
 
     with pytest.raises(InputError):
         open_transport(reader="any", nfc="usb")
+
+
+def test_a_read_over_a_link_that_cannot_reconnect_says_so():
+    from cccd_reader.emulator.card import SeededRandom
+    from cccd_reader.emulator.samples import sample_persona
+    from cccd_reader.read import read_card
+
+    class OnlyTransmit:
+        def __init__(self, card):
+            self.card = card
+
+        @property
+        def atr(self):
+            return self.card.atr
+
+        def transmit(self, apdu):
+            return self.card.transmit(apdu)
+
+    key = sample_persona("an").can_key()
+    rec = read_card(OnlyTransmit(load_sample("an")), key, random_bytes=SeededRandom("t"))
+    assert any("cannot reconnect" in w for w in rec.warnings)
+    rec = read_card(load_sample("an"), key, random_bytes=SeededRandom("t"))
+    assert not any("cannot reconnect" in w for w in rec.warnings)

@@ -18,8 +18,12 @@ from cccd_reader.read.state import PipelineState
 
 
 def probe(st: PipelineState, recovery: Recovery) -> None:
-    """The ATR, and whether it announces extended-length APDUs."""
+    """The ATR, whether it announces extended-length APDUs, and whether the link can come back after a
+    tag loss (a transport that cannot is said so once, instead of a read that silently cannot recover)."""
     st.record.atr = card_atr(st.link)
+    if not st.link.reconnectable:
+        st.record.warnings.append("this transport cannot reconnect: a tag loss will end the read "
+                                  "(a CardTransport with can_reconnect recovers from it)")
     caps = atr_extended_length(st.record.atr)
     if st.extended_length is None and caps is not None:
         st.extended_length = caps
