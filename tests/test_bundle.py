@@ -388,3 +388,18 @@ def test_a_dg2_without_an_image_has_no_portrait(reads: dict[str, Any]) -> None:
     doc = _flip(_doc(reads["an"].to_bundle()), ("files", "DG2"), 10, 3)
     v = verify_bundle(doc, trust=TRUST)
     assert v.verdict == "not-genuine" and v.identity.portrait is None
+
+
+def test_unsigned_context_changes_never_crash(reads: dict[str, Any]) -> None:
+    """EF.CardAccess is not signed (docs/bundle.md): a changed byte there may leave the verdict as it
+    was, but the check always answers with a verdict or a format error."""
+    doc = _doc(reads["tho"].to_bundle())
+    n = len(base64.b64decode(doc["files"]["EF.CardAccess"]))
+    for i in range(n):
+        verdict = _verdict_or_format_error(_flip(doc, ("files", "EF.CardAccess"), i, 0xFF))
+        assert verdict in ("genuine", "not-genuine", "mismatch", "unverified", "incomplete", "format-error")
+    odd = json.loads(json.dumps(doc))
+    odd["access"] = {"protocol": 5, "pace": "x"}
+    odd["reader_time"] = None
+    odd["library"] = {}
+    assert verify_bundle(odd, trust=TRUST).verdict == reads["tho"].security.verdict
