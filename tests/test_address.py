@@ -240,3 +240,11 @@ def test_cli_read_address() -> None:
         {"ward": "Xã Đông Anh", "province": "Thành phố Hà Nội"}]
     table = CliRunner().invoke(main, ["read", "--emulator", "an", "--no-progress", "--address"])
     assert "Phường Hoàn Kiếm" in table.output
+
+
+def test_cli_address_rows_in_vietnamese_keep_their_lines() -> None:
+    payload = sample_qr_payload("hung")  # Phường Cầu Đất was split between two new wards
+    result = CliRunner().invoke(main, ["--lang", "vi", "qr", "--text", payload, "--address"])
+    assert result.exit_code == 0, result.output
+    assert "CHƯA XÁC ĐỊNH" in result.output and result.output.count("khả năng:") == 2
+    assert "\\x0a" not in result.output

@@ -109,7 +109,7 @@ def emit(record: QRData, *, as_json: bool, address: bool = False) -> None:
         if address:
             from cccd_reader.cli.address import add_address_rows
 
-            add_address_rows(table, [("Address (2025)", record.address_parts)])
+            add_address_rows(table, [(_("Address (2025)"), record.address_parts)])
         Console(soft_wrap=False).print(table)
 
 
