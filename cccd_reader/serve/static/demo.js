@@ -63,6 +63,9 @@ if (!TEXT[lang]) lang = "vi";
 let statusKey = "s_connecting";
 let socket = null;
 let lastRecord = null;
+// True from this page's read request until its answer: the event stream may deliver a read's progress
+// after the HTTP answer, and a late event must not move a finished read's bar back or reload its portrait.
+let reading = false;
 
 function t(key) { return (TEXT[lang] && TEXT[lang][key]) || TEXT.en[key] || key; }
 
@@ -71,7 +74,7 @@ function applyLanguage() {
   $("lang").value = lang;
   document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = t(el.dataset.t); });
   setStatus(statusKey, $("status").dataset.state);
-  if (lastRecord) showRecord(lastRecord);
+  if (lastRecord) showRecord(lastRecord, true);
 }
 
 function serviceBase() {
@@ -135,8 +138,8 @@ function connectEvents() {
     const ev = JSON.parse(msg.data);
     if (ev.type === "hello") renderStatus(ev.status);
     else if (["reader_added", "reader_removed", "card_placed", "card_removed"].includes(ev.type)) refreshStatus();
-    else if (ev.type === "read_started") { $("progress").value = 0; clearError(); }
-    else if (ev.type === "progress") showProgress(ev);
+    else if (ev.type === "read_started") { if (reading) { $("progress").value = 0; clearError(); } }
+    else if (ev.type === "progress") { if (reading) showProgress(ev); }
     else if (ev.type === "record") { showRecord(ev.record); refreshStatus(); }
     else if (ev.type === "error") refreshStatus();
   };
@@ -146,7 +149,7 @@ function connectEvents() {
 function showProgress(ev) {
   const i = STEPS.indexOf(ev.step);
   if (i < 0) return;
-  if (ev.event === "done") $("progress").value = i + 1;
+  if (ev.event === "done") $("progress").value = Math.max($("progress").value, i + 1);
   if (ev.event === "start") $("step").textContent = t("step_" + ev.step) + "…";
   if (ev.event === "bytes" && ev.file && ev.total) {
     $("step").textContent = t("step_files") + " " + ev.file + " " + Math.round(100 * ev.done / ev.total) + "%";
@@ -167,7 +170,9 @@ function fmtDate(value) {
   return m ? m[3] + "/" + m[2] + "/" + m[1] : String(value);
 }
 
-function showRecord(record) {
+function showRecord(record, relabel = false) {
+  // the same record from the HTTP answer and the event stream: shown once (no portrait reload)
+  if (!relabel && lastRecord && JSON.stringify(lastRecord) === JSON.stringify(record)) return;
   lastRecord = record;
   const id = record.identity || {};
   $("result").hidden = false;
@@ -203,6 +208,7 @@ async function readCard() {
   body.wait = 30;
   $("read").disabled = true;
   $("progress").value = 0;
+  reading = true;
   try {
     const r = await fetch(serviceBase() + "/v1/read", { method: "POST", headers: headers(true), body: JSON.stringify(body) });
     const data = await r.json();
@@ -211,6 +217,7 @@ async function readCard() {
   } catch (e) {
     showError("network", "");
   } finally {
+    reading = false;
     $("key").value = "";  // the CAN or the QR text is not kept on the page
     $("read").disabled = false;
     refreshStatus();
