@@ -133,8 +133,8 @@ def test_demo_page_from_an_allowed_origin_reads_the_card(browser: Any, sites: tu
     assert browser.find_element("id", "date_of_birth").text == person.date_of_birth.strftime("%d/%m/%Y")
     assert browser.find_element("id", "sex").text == {"M": "Male", "F": "Female"}[person.sex_letter]
     # the chip's portrait, decoded by the browser (decoding a data URL is asynchronous)
-    _wait(browser, lambda d: d.execute_script("return document.getElementById('portrait').naturalWidth") == 240,
-          "the page showed no 240-pixel portrait")
+    width = "return document.getElementById('portrait').naturalWidth"
+    _wait(browser, lambda d: d.execute_script(width) == 240, "the page showed no 240-pixel portrait")
     assert browser.find_element("id", "key").get_attribute("value") == ""  # the CAN is not kept
     assert browser.find_element("id", "progress").get_attribute("value") == "8"
     # the same page in Vietnamese
