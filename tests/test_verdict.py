@@ -159,3 +159,22 @@ def test_wrong_active_authentication_signature_is_not_genuine(monkeypatch):
     rec = _read(card)
     assert rec.security.active_auth == FAILED and rec.security.chip_auth == PASSED
     assert rec.security.verdict is Verdict.NOT_GENUINE and not rec.security.genuine
+
+
+# --- a card without some files: a child under 6 ---------------------------------------------------------
+
+
+def test_child_card_without_portrait_is_genuine_and_says_why():
+    card = load_sample("khoi")
+    assert 2 not in card.image.data_groups
+    rec = _read(card, "khoi")
+    sec = rec.security
+    assert sec.verdict is Verdict.GENUINE and sec.genuine  # nothing listed is missing
+    assert rec.portrait is None and "DG2" not in rec.files
+    assert sec.incomplete == [] and "children under 6" in sec.details["portrait"]
+    assert any("no portrait" in w for w in rec.warnings)
+    # DG13 entries numbered above 16 are kept, as unknown entries, in the record and its JSON
+    assert rec.identity.extra[17] == ("Dữ liệu mở rộng",) and rec.identity.extra[18] == ("Mục 18",)
+    assert rec.to_dict()["identity"]["extra"]["18"] == ["Mục 18"]
+    # an 11-field 2024 QR, and it agrees with the chip
+    assert len(sample_qr_payload("khoi").split("|")) == 11 and sec.qr_matches is True

@@ -284,6 +284,7 @@ class Persona:
     profile: ChipProfile = field(default_factory=ChipProfile, repr=False)
     description: str = field(default="", repr=False)
     portrait_path: Path | None = field(default=None, repr=False)
+    no_portrait: bool = field(default=False, repr=False)  # a child under 6: no DG2 at all
     can_override: str | None = field(default=None, repr=False)
     mrz_name_override: str | None = field(default=None, repr=False)
     qr_overrides: Mapping[int, str] = field(default_factory=dict, repr=False)
@@ -511,6 +512,7 @@ def _persona_from_dict(data: Mapping[str, Any], folder: Path | None) -> Persona:
         profile=ChipProfile.from_json(data.get("profile") or {}),
         description=str(data.get("description", "")),
         portrait_path=(base / str(portrait)) if portrait else None,
+        no_portrait=portrait is False,
         can_override=can,
         mrz_name_override=mrz_name,
         qr_overrides=qr_overrides,
@@ -771,8 +773,9 @@ def personalize(persona: Persona, signer: DocumentSigner, *, keys: CardKeys | No
     dgs: dict[int, bytes] = {}
     dgs[1] = DG1.from_mrz("\n".join(persona.mrz_lines())).encode()
     declared = prof.dg2_declared_size or (None, None)
-    dgs[2] = DG2.from_image(persona.portrait_bytes(), declared[0], declared[1], encoding=prof.dg2_encoding,
-                            header_version=prof.dg2_header_version).encode()
+    if not persona.no_portrait:  # cards of children under 6 carry no portrait: no DG2, not in the SOD
+        dgs[2] = DG2.from_image(persona.portrait_bytes(), declared[0], declared[1],
+                                encoding=prof.dg2_encoding, header_version=prof.dg2_header_version).encode()
     if 3 in prof.eac_data_groups:
         dgs[3] = _DG3_EMPTY
     parents: Literal["one", "two"] = "one" if prof.dg13_parents == "one" else "two"

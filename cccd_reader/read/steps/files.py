@@ -92,6 +92,11 @@ def read_files(st: PipelineState, recovery: Recovery) -> None:
         except ParseError as exc:
             rec.warnings.append(f"EF.SOD is malformed: {getattr(exc, 'reason', exc)}")
     listing: Collection[int] | None = st.sod.data_groups if st.sod is not None else None
+    if listing is not None and 2 not in listing:
+        # not a missing file: the issuer signed a card without one (children under 6 have no portrait)
+        why = "no portrait: EF.SOD lists no DG2 (cards issued to children under 6 carry none)"
+        rec.warnings.append(why)
+        rec.security.details["portrait"] = why
     if requested is not None:
         wanted = list(requested)
     elif st.sod is not None:
