@@ -21,9 +21,22 @@ def cleans() -> dict[str, fm.Clean]:
     return {name: fm.clean_read(name) for name in SAMPLES}
 
 
+class _Single:
+    """The single-fault matrix of each card, run (in worker processes) the first time it is asked for."""
+
+    def __init__(self, cleans: dict[str, fm.Clean]) -> None:
+        self.cleans = cleans
+        self.done: dict[str, dict[str, list[fm.Outcome]]] = {}
+
+    def __getitem__(self, name: str) -> dict[str, list[fm.Outcome]]:
+        if name not in self.done:
+            self.done[name] = fm.single_fault_matrix(self.cleans[name])
+        return self.done[name]
+
+
 @pytest.fixture(scope="module")
-def single(cleans) -> dict[str, dict[str, list[fm.Outcome]]]:
-    return {name: fm.single_fault_matrix(clean) for name, clean in cleans.items()}
+def single(cleans) -> _Single:
+    return _Single(cleans)
 
 
 def test_the_cards_cover_both_read_strategies(cleans):
