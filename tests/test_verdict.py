@@ -178,3 +178,40 @@ def test_child_card_without_portrait_is_genuine_and_says_why():
     assert rec.to_dict()["identity"]["extra"]["18"] == ["Mục 18"]
     # an 11-field 2024 QR, and it agrees with the chip
     assert len(sample_qr_payload("khoi").split("|")) == 11 and sec.qr_matches is True
+
+
+def test_a_recovery_after_chip_authentication_runs_it_again():
+    """After the card is opened again, CA runs again before anything else is read or signed, so what
+    follows stays bound to the chip that proved its key (not only to the access key a copy also knows)."""
+    import faultmatrix as fm
+
+    from cccd_reader.transport.faults import FaultyTransport
+
+    def ca_commands(commands):  # protected MSE:Set AT / KAT for Chip Authentication (P1 41)
+        return sum(1 for c in commands if c[0] & 0x0C and c[1] == 0x22 and c[2] == 0x41)
+
+    clean = fm.clean_read("an")
+    assert ca_commands(c for c, _ in clean.exchanges) == 1
+    aa_index = max(i for i, (c, _) in enumerate(clean.exchanges) if c[1] == 0x88)  # INTERNAL AUTHENTICATE
+    seen: list[bytes] = []
+
+    class Spy:
+        def __init__(self, inner):
+            self.inner = inner
+
+        @property
+        def atr(self):
+            return self.inner.atr
+
+        def transmit(self, apdu):
+            seen.append(apdu)
+            return self.inner.transmit(apdu)
+
+        def reconnect(self):
+            self.inner.reconnect()
+
+    rec = _read(FaultyTransport(Spy(load_sample("an")), drop_after=aa_index), "an")
+    assert rec.stats.recoveries == 1 and rec.security.verdict is Verdict.GENUINE
+    assert ca_commands(seen) == 2  # CA again on the card that came back, then AA with a new challenge
+    challenges = [c for c in seen if c[1] == 0x88]
+    assert len(challenges) == 1  # the dropped one never reached the chip; the retry did
