@@ -334,8 +334,13 @@ def test_reader_without_extended_length_steps_down():
     assert rec.complete
     assert {k: v for k, v in rec.files.items() if k.startswith("DG")} == {
         f"DG{n}": bytes(d) for n, d in card.image.data_groups.items() if n not in (3, 4)}
-    assert any("6700" in what for _i, what in link.injected)
-    assert rec.stats.step("files").retries >= 1  # the step-down is reported as a retry
+    # refused while reading EF.CardAccess (extended, then Le 256 > 231) and remembered: no long read is
+    # asked for again in the session
+    card_access = rec.stats.step("card_access")
+    assert [i for i, what in link.injected if "6700" in what] == [0, 1]
+    assert card_access.apdus == 4  # 2 refused (extended, then 256), a header read, the rest
+    assert card_access.retries == 2  # the step-downs are reported as retries
+    assert rec.stats.step("files").retries == 0
 
 
 def test_qr_check_without_dg13_compares_what_the_mrz_has():
@@ -579,3 +584,55 @@ def test_files_as_one_name_is_one_file():
     assert sorted(k for k in rec.files if k.startswith("DG")) == ["DG1"]
     rec = read_card(load_sample("an"), persona.can_key(), files=13, random_bytes=SeededRandom("t"))
     assert sorted(k for k in rec.files if k.startswith("DG")) == ["DG13"]
+
+
+# --- APDU counts: what the read costs on the sample cards (docs/performance.md) ---------------------------
+
+
+def _wire_log(name: str, extended: bool | None) -> tuple[CardRecord, list[tuple[bytes, bytes]]]:
+    card = load_sample(name)
+    log: list[tuple[bytes, bytes]] = []
+
+    class Wire:
+        @property
+        def atr(self) -> bytes:
+            return bytes(card.atr)
+
+        def transmit(self, apdu: bytes) -> bytes:
+            response = bytes(card.transmit(apdu))
+            log.append((bytes(apdu), response))
+            return response
+
+    rec = read_card(Wire(), parse_qr_payload(sample_qr_payload(name)), random_bytes=SeededRandom("count"),
+                    extended_length=extended)
+    assert rec.complete and rec.security.chip_auth == "passed"
+    return rec, log
+
+
+@pytest.mark.parametrize(("name", "extended", "apdus"), [
+    ("an", None, 28),  # extended length, announced by the ATR and taken
+    # short reads: 67 READ BINARYs at 223 bytes carry mai's 13.2 KB of files, + 10 protocol APDUs
+    ("mai", False, 77),
+    ("mai", True, 78),  # the ATR says extended length but the chip refuses it: one refusal, remembered
+])
+def test_apdu_counts(name: str, extended: bool | None, apdus: int) -> None:
+    rec, log = _wire_log(name, extended)
+    assert rec.stats.apdus == len(log) == apdus
+    refused = [apdu for apdu, response in log if response[-2:] == b"\x67\x00"]
+    assert len(refused) == (1 if extended else 0)
+
+
+def test_chip_authentication_comes_before_the_large_files_and_nothing_is_read_twice() -> None:
+    rec, log = _wire_log("an", None)
+    ins = [apdu[1] for apdu, _response in log]
+    ga_ca = max(i for i, apdu in enumerate(log) if apdu[0][1] == 0x86)  # the CA General Authenticate
+    reads = [(i, apdu) for i, (apdu, _r) in enumerate(log) if apdu[1] == 0xB0]
+    # by SFI (P1 = 80|SFI): which file each first read opens
+    opened = [(i, apdu[2] & 0x1F) for i, apdu in reads if apdu[2] & 0x80]
+    before = [sfi for i, sfi in opened if i < ga_ca]
+    after = [sfi for i, sfi in opened if i > ga_ca]
+    assert before == [0x1C, 0x1D, 14]  # EF.CardAccess, EF.SOD, DG14: then Chip Authentication
+    assert 2 in after and 14 not in after  # the portrait under the CA keys; DG14 not read again
+    assert len(opened) == len(set(sfi for _i, sfi in opened))
+    assert ins.count(0x22) == 2  # MSE for PACE and for CA
+    assert rec.stats.step("chip_auth").apdus == 2

@@ -132,7 +132,7 @@ class SwapOnReconnect:
 
 def test_a_different_card_coming_back_is_never_spliced(clean):
     ref, commands = clean
-    # drop in the middle of DG2 (the largest file): the READ BINARYs after the third protected one
+    # drop in the middle of DG2 (the largest file): at its second READ BINARY
     reads = [i for i, c in enumerate(commands) if c[1] in (0xB0, 0xB1) and c[0] & 0x0C]
     first = load_sample(SAMPLE)
     second = load_sample(SAMPLE)
@@ -140,7 +140,8 @@ def test_a_different_card_coming_back_is_never_spliced(clean):
     tampered = bytearray(dg2.data)
     tampered[-10] ^= 0xFF  # a different portrait byte near the end: only the tail would be spliced
     second.files.app.replace(ElementaryFile(dg2.name, dg2.fid, dg2.sfi, bytes(tampered), dg2.access))
-    dg2_reads = [i for i in reads if i > reads[2]]
+    first_dg2 = next(i for i in reads if commands[i][2] == 0x82)  # READ BINARY by SFI 2 opens DG2
+    dg2_reads = [i for i in reads if i >= first_dg2]
     with pytest.raises(ReadError) as info:
         read_card(SwapOnReconnect(first, second, dg2_reads[1] + 1), _key(), random_bytes=SeededRandom("z"))
     err = info.value

@@ -270,8 +270,11 @@ class FileReader:
     ) -> tuple[bytes, int]:
         """One READ BINARY at ``offset`` for up to ``want`` bytes, stepping Le down as the chip asks.
 
-        With ``probe`` (first read of a file of unknown length) a 6700 first retries with a header-sized
-        Le before concluding that the chip's limit is lower: chips may refuse an Le beyond the file's end.
+        With ``probe`` (first read of a file of unknown length) a 6700 to a short Le first retries with a
+        header-sized Le before concluding that the chip's limit is lower: chips may refuse an Le beyond
+        the file's end. A 6700 to an extended Le is taken at once as "no extended length" (the link or
+        the chip refuses it) and remembered: the next try is the largest short Le, which reads a small
+        file whole, and no later read of the session asks for an extended Le again.
         """
         le = want
         while True:
@@ -291,7 +294,7 @@ class FileReader:
                 le = sw & 0xFF or 256
                 continue
             if sw == 0x6700:
-                if probe and le > _HEADER_PROBE:
+                if probe and _HEADER_PROBE < le <= self._capacity(False):
                     probe = False
                     self.stats.retries += 1
                     le = _HEADER_PROBE

@@ -70,6 +70,13 @@ class PipelineState:
     pace_result: PACEResult | None = None
     resumed: set[str] = field(default_factory=set)  # files read across a tag loss
     chip_auth_dg14: Any = None  # DG14 (decoded) once Chip Authentication passed: redone after a recovery
+    # Chip Authentication runs in the files step right after DG14, before the large files; the next file
+    # read under its keys is the proof. ``ca_done``: settled there; ``ca_pending``: keys switched, no read
+    # has confirmed them yet (``ca_pending_dg14``, ``ca_detail``: what a confirmation records).
+    ca_done: bool = False
+    ca_pending: bool = False
+    ca_pending_dg14: Any = None
+    ca_detail: str | None = None
 
     @classmethod
     def start(cls, transport: Transport, options: Options, *, recovery_timeout: float,

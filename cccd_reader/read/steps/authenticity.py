@@ -57,12 +57,81 @@ def security_file(st: PipelineState, name: str, verdict: str, detail: str) -> An
     return decoded
 
 
+def chip_auth_early(st: PipelineState, recovery: Recovery) -> None:
+    """Start Chip Authentication in the files step, right after DG14 was read (APDUs charged to
+    ``chip_auth``): switch to its keys and leave the proof to the next file read
+    (:func:`chip_auth_confirmed`). PACE-CAM and a DG14 without a usable key are settled here; any failure
+    is left to the ``chip_auth`` step, which runs the whole protocol with its own proof."""
+    files_stats = st.link.current
+    st.link.current = st.record.stats.step("chip_auth")
+    t0 = st.options.clock()
+    try:
+        _start_chip_auth(st, recovery)
+    finally:
+        st.link.current.seconds += st.options.clock() - t0
+        st.link.current = files_stats
+
+
+def _start_chip_auth(st: PipelineState, recovery: Recovery) -> None:
+    sec = st.record.security
+    dg14 = security_file(st, "DG14", "chip_auth", "chip_authentication")
+    if dg14 is None or (st.pace_result is not None and getattr(st.pace_result, "mapping", None) == "CAM"):
+        chip_auth(st, recovery)  # no APDU: a verdict from the files alone
+        st.ca_done = True
+        return
+    from cccd_reader.protocols.chip_auth import perform_chip_auth
+    from cccd_reader.transport.secure import SecureMessagingTransport
+
+    try:
+        result = perform_chip_auth(st.secure(), dg14, random_bytes=st.options.random_bytes)
+    except UnsupportedProtocol as exc:
+        sec.chip_auth = NOT_SUPPORTED
+        sec.details["chip_authentication"] = str(exc)
+        st.ca_done = True
+        return
+    except CCCDError:
+        # refused or damaged: the chip_auth step runs it again under its recovery policy; the session the
+        # failed attempt left is not used for the files
+        st.ca_pending_dg14 = dg14
+        recovery.guarded("chip_auth", lambda: reauth_quiet(st, recovery), what="opening the card again")
+        return
+    st.sm = SecureMessagingTransport(st.link, result.session)
+    if st.reader is not None:
+        st.reader.resume(st.sm)
+    key_note = f", key {result.key_id}" if result.key_id is not None else ""
+    st.ca_pending, st.ca_pending_dg14 = True, dg14
+    st.ca_detail = f"{result.protocol_name}{key_note}"
+
+
+def chip_auth_confirmed(st: PipelineState) -> None:
+    """A file came back intact under the Chip Authentication keys: the chip holds the private key."""
+    sec = st.record.security
+    st.ca_pending, st.ca_done = False, True
+    sec.chip_auth = PASSED
+    if st.ca_detail:
+        sec.details["chip_authentication"] = st.ca_detail
+    st.chip_auth_dg14 = st.ca_pending_dg14  # a recovery from now on runs CA again (see redo_chip_auth)
+
+
+def chip_auth_unconfirmed(st: PipelineState) -> None:
+    """The first read under the new keys failed: that proves nothing (a link glitch does the same). The
+    read goes on under the access keys; the ``chip_auth`` step runs Chip Authentication again."""
+    st.ca_pending = False
+
+
 def chip_auth(st: PipelineState, recovery: Recovery) -> None:
     """Chip Authentication (or the PACE-CAM check): proves the chip holds the private key of DG14.
 
-    After CA the chip answers under new session keys. The proof is the first read under them: DG14 is
-    read again under the CA session and must come back byte for byte; a clone without the private key
-    cannot produce valid secure messaging there."""
+    Normally started by the files step right after DG14 and proven by the next file read intact under
+    the new keys (no file is read twice). Otherwise (DG14 read last, or that first read failed) it runs
+    here: DG14 is read again under the CA session and must come back byte for byte; a clone without the
+    private key cannot produce valid secure messaging there."""
+    if st.ca_done:
+        return
+    if st.ca_pending_dg14 is not None:
+        # started in the files step but not proven: begin again from a fresh access session
+        st.ca_pending = False
+        recovery.guarded("chip_auth", lambda: reauth_quiet(st, recovery), what="opening the card again")
     sec = st.record.security
     dg14 = security_file(st, "DG14", "chip_auth", "chip_authentication")
     if dg14 is None:

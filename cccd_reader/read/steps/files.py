@@ -3,6 +3,12 @@
 To make sure no bytes from two different chips are spliced, every data group read across a recovery
 must match its hash in EF.SOD (read first, before any data group); otherwise the read fails with
 ``ReadError`` and the bytes are dropped from the partial record rather than returned.
+
+DG14 is read first of the data groups and Chip Authentication starts right after it (its APDUs charged to
+the ``chip_auth`` step): the other files, the portrait among them, travel under its stronger keys, and
+the first of them read intact under those keys is its proof, so no file is read twice. When that first
+read fails, nothing is concluded: the read goes on under the access keys and the ``chip_auth`` step runs
+Chip Authentication again with its own proof (authenticity.py).
 """
 
 from __future__ import annotations
@@ -46,6 +52,10 @@ def read_one(st: PipelineState, recovery: Recovery, name: str, fid: int, sfi: in
         try:
             return bytes(reader.read_file(fid, sfi=sfi, name=name, progress=progress))
         except (TransientError, SecureMessagingError, FileNotFoundOnCard, SecurityStatusNotSatisfied) as exc:
+            if st.ca_pending:
+                from cccd_reader.read.steps import authenticity
+
+                authenticity.chip_auth_unconfirmed(st)  # no proof either way: the chip_auth step decides
             if reader.partials.get(name):
                 resumed = True
             if isinstance(exc, SecureMessagingError) and reader.read_limit > 256:
@@ -61,6 +71,10 @@ def read_one(st: PipelineState, recovery: Recovery, name: str, fid: int, sfi: in
 
     retry_on = (FileNotFoundOnCard, SecurityStatusNotSatisfied) if listed else ()
     data = recovery.guarded("files", attempt, what=name, retry_on=retry_on)
+    if st.ca_pending:
+        from cccd_reader.read.steps import authenticity
+
+        authenticity.chip_auth_confirmed(st)
     if resumed:
         st.resumed.add(name)
     return data
@@ -107,6 +121,8 @@ def read_files(st: PipelineState, recovery: Recovery) -> None:
         wanted = from_com or [f"DG{n}" for n in DEFAULT_DGS]
         if from_com:
             listing = [int(n[2:]) for n in from_com if n[2:].isdigit()]
+    if "DG14" in wanted:  # Chip Authentication before the large files (see the module docstring)
+        wanted = ["DG14", *(n for n in wanted if n != "DG14")]
     for name in wanted:
         if name in rec.files:
             continue
@@ -128,6 +144,10 @@ def read_files(st: PipelineState, recovery: Recovery) -> None:
             # answer 6982 without terminal authentication: expected, so not retried
             rec.files[info.name] = read_one(st, recovery, info.name, info.fid, info.sfi,
                                             listed=listed and not eac)
+            if info.name == "DG14":
+                from cccd_reader.read.steps import authenticity
+
+                authenticity.chip_auth_early(st, recovery)
         except SecurityStatusNotSatisfied:
             if eac:
                 rec.warnings.append(f"{info.name} is protected by Extended Access Control (needs terminal "

@@ -45,6 +45,8 @@ def read_card_access(st: PipelineState, recovery: Recovery) -> None:
                 # the card or the reader refused an extended read: do not ask again in this session
                 # (learned from the answers alone, so a replayed trace makes the same choice)
                 st.extended_length = False
+            # the file reader's own step-downs count as this step's retries (as in the files step)
+            st.link.current.retries += reader.stats.retries
             break
         except CardRemovedError:
             # nothing is authenticated yet: wait for the card and read the (small) file again
