@@ -636,3 +636,22 @@ def test_chip_authentication_comes_before_the_large_files_and_nothing_is_read_tw
     assert len(opened) == len(set(sfi for _i, sfi in opened))
     assert ins.count(0x22) == 2  # MSE for PACE and for CA
     assert rec.stats.step("chip_auth").apdus == 2
+
+
+def test_a_damaged_first_answer_under_the_chip_authentication_keys_proves_nothing():
+    # the first file read after Chip Authentication (DG1, right after DG14) comes back with a bad MAC:
+    # no verdict from that; the read goes on and the chip_auth step proves the key with its own read
+    from cccd_reader.emulator.faults import CorruptMAC, When
+
+    clean_rec, clean_log = _wire_log("an", None)
+    reads = [i for i, (apdu, _r) in enumerate(clean_log) if apdu[1] == 0xB0]
+    ga = max(i for i, (apdu, _r) in enumerate(clean_log) if apdu[1] == 0x86)
+    # the first protected READ BINARY under the new keys (the fault counts protected answers)
+    nth = sum(1 for i in reads if i < ga and clean_log[i][0][0] & 0x0C) + 1
+    card = load_sample("an", faults=(CorruptMAC(When(nth=nth, ins=0xB0)),))
+    rec = read_card(card, parse_qr_payload(sample_qr_payload("an")), random_bytes=SeededRandom("count"))
+    assert rec.complete
+    assert rec.security.chip_auth == "passed"
+    assert rec.stats.recoveries >= 1
+    assert rec.stats.step("chip_auth").apdus > clean_rec.stats.step("chip_auth").apdus  # CA ran again
+    assert {k: v for k, v in rec.files.items()} == {k: v for k, v in clean_rec.files.items()}

@@ -77,6 +77,7 @@ class PipelineState:
     ca_pending: bool = False
     ca_pending_dg14: Any = None
     ca_detail: str | None = None
+    ca_sm: SecureMessagingTransport | None = None  # the session Chip Authentication switched to
 
     @classmethod
     def start(cls, transport: Transport, options: Options, *, recovery_timeout: float,

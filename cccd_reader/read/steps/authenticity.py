@@ -89,13 +89,13 @@ def _start_chip_auth(st: PipelineState, recovery: Recovery) -> None:
         sec.details["chip_authentication"] = str(exc)
         st.ca_done = True
         return
-    except CCCDError:
-        # refused or damaged: the chip_auth step runs it again under its recovery policy; the session the
-        # failed attempt left is not used for the files
-        st.ca_pending_dg14 = dg14
-        recovery.guarded("chip_auth", lambda: reauth_quiet(st, recovery), what="opening the card again")
+    except CCCDError as exc:
+        # refused, damaged or lost: the card is opened again (the session the failed attempt left is not
+        # used for the files) and the chip_auth step runs the protocol under its own policy
+        recovery.recover("chip_auth", exc)
         return
     st.sm = SecureMessagingTransport(st.link, result.session)
+    st.ca_sm = st.sm
     if st.reader is not None:
         st.reader.resume(st.sm)
     key_note = f", key {result.key_id}" if result.key_id is not None else ""
@@ -128,9 +128,10 @@ def chip_auth(st: PipelineState, recovery: Recovery) -> None:
     private key cannot produce valid secure messaging there."""
     if st.ca_done:
         return
-    if st.ca_pending_dg14 is not None:
-        # started in the files step but not proven: begin again from a fresh access session
-        st.ca_pending = False
+    st.ca_pending = False
+    if st.ca_sm is not None and st.sm is st.ca_sm:
+        # started in the files step but not proven, and still in its session: begin again from a fresh
+        # access session
         recovery.guarded("chip_auth", lambda: reauth_quiet(st, recovery), what="opening the card again")
     sec = st.record.security
     dg14 = security_file(st, "DG14", "chip_auth", "chip_authentication")
