@@ -108,6 +108,7 @@ def chip_auth_confirmed(st: PipelineState) -> None:
     sec = st.record.security
     st.ca_pending, st.ca_done = False, True
     sec.chip_auth = PASSED
+    st.record.evidence.chip_auth = {"protocol": "CA", "passed": True, "detail": st.ca_detail}
     if st.ca_detail:
         sec.details["chip_authentication"] = st.ca_detail
     st.chip_auth_dg14 = st.ca_pending_dg14  # a recovery from now on runs CA again (see redo_chip_auth)
