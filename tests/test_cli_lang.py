@@ -135,3 +135,24 @@ def test_error_lines_and_states_in_vietnamese(tmp_path: Path) -> None:
 def test_unknown_language_is_bad_input(tmp_path: Path) -> None:
     result = cccd_read("read", "--emulator", "an", "--lang", "fr", cwd=tmp_path)
     assert result.returncode == 2 and "fr" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("lang", ["en", "vi"])
+def test_every_verdict_has_a_sentence_and_a_page_label(lang: str) -> None:
+    from cccd_reader.cli.read import verdict_text
+    from cccd_reader.i18n import language
+    from cccd_reader.read import Verdict
+
+    previous = language()
+    set_language(lang)
+    try:
+        for verdict in Verdict:
+            text = verdict_text(verdict.value)
+            assert text != verdict.value.upper(), verdict  # not the bare fallback word
+            assert ":" in text, verdict
+    finally:
+        set_language(previous)
+    page = (ROOT / "cccd_reader" / "serve" / "static" / "demo.js").read_text(encoding="utf-8")
+    for verdict in Verdict:
+        labels = page.count(f"v_{verdict.value.replace('-', '_')}:") + page.count(f'"v_{verdict.value}":')
+        assert labels == 2, verdict  # one label in each of the page's two languages

@@ -233,7 +233,7 @@ def progress_display(enabled: bool) -> Iterator[Callable[[Any], None] | None]:
 # --- output ---------------------------------------------------------------------------------------------
 
 _VERDICT_STYLE = {"genuine": "bold green", "not-genuine": "bold red", "mismatch": "bold red",
-                  "unverified": "bold yellow"}
+                  "incomplete": "bold yellow", "unverified": "bold yellow"}
 
 
 def _text(value: Any) -> str:
@@ -262,6 +262,8 @@ def verdict_text(verdict: str) -> str:
         "mismatch": _("MISMATCH: the QR code printed on the card disagrees with the chip"),
         "unverified": _("UNVERIFIED: nothing failed, but not everything needed for \"genuine\" could be "
                         "checked"),
+        "incomplete": _("INCOMPLETE: nothing was proven wrong, but a step or a file could not be read to the "
+                        "end; read the card again"),
     }
     return sentences.get(verdict, verdict.upper())
 
