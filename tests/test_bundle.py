@@ -77,6 +77,17 @@ def test_bundle_carries_every_file_and_the_evidence(reads: dict[str, Any]) -> No
     assert b.qr_payload == sample_qr_payload("an")
 
 
+def test_listed_data_groups_the_bundle_lacks_are_named(reads: dict[str, Any]) -> None:
+    full = verify_bundle(reads["an"].to_bundle(), trust=TRUST)
+    assert full.absent_data_groups == ()  # DG3 (EAC) is listed but never counts as absent
+    doc = _doc(reads["an"].to_bundle())
+    del doc["files"]["DG2"], doc["files"]["DG13"]
+    v = verify_bundle(doc, trust=TRUST)
+    assert v.absent_data_groups == ("DG2", "DG13")
+    assert v.summary()["absent_data_groups"] == ["DG2", "DG13"]
+    assert v.identity.full_name  # what was carried is still decoded from the signed bytes
+
+
 def test_without_trust_it_is_not_genuine(reads: dict[str, Any]) -> None:
     v = verify_bundle(reads["an"].to_bundle())
     assert v.verdict != "genuine" and v.passive_auth == "passed_untrusted"

@@ -49,7 +49,10 @@ class BundleVerdict:
     ``chip_auth`` was re-verified (``"bundle"``, PACE-CAM) or is the desk's observation (``"desk"``,
     Chip Authentication v1). ``identity`` is decoded from the signed data groups.
     ``desk_mismatches`` names the desk's decoded fields that differ from the signed data; ``problems``
-    says why anything failed (never personal values).
+    says why anything failed (never personal values). ``absent_data_groups`` names the data groups EF.SOD
+    lists that the bundle does not carry (DG3/DG4 aside, which need Extended Access Control): a desk may
+    read a subset on purpose (``read_card(files=...)``), as a live read may, so they do not change the
+    verdict; a server whose policy needs them (the portrait, DG13) checks this field.
     """
 
     verdict: Verdict
@@ -65,6 +68,7 @@ class BundleVerdict:
     desk_mismatches: tuple[str, ...] = ()
     desk_verdict: str | None = None
     problems: tuple[str, ...] = ()
+    absent_data_groups: tuple[str, ...] = ()
     reader_time: _dt.datetime | None = None
     bundle_version: int = 1
     library_version: str | None = None
@@ -79,7 +83,7 @@ class BundleVerdict:
                 "passive_authentication": self.passive_auth, "active_authentication": self.active_auth,
                 "chip_authentication": self.chip_auth, "chip_authentication_source": self.chip_auth_source,
                 "qr_mismatches": list(self.qr_mismatches), "desk_mismatches": list(self.desk_mismatches),
-                "problems": list(self.problems)}
+                "absent_data_groups": list(self.absent_data_groups), "problems": list(self.problems)}
 
     def __repr__(self) -> str:
         return (f"BundleVerdict(verdict={self.verdict.value!r}, genuine_offline={self.genuine_offline}, "
@@ -416,8 +420,17 @@ def verify_bundle(bundle: Bundle | bytes | str | Mapping[str, Any], *,
         passive_detail=pa_detail, qr_mismatches=tuple(qr_mismatches),
         qr_notes=tuple(f"{n.field}: {n.note}" for n in sec.qr_notes), desk_mismatches=tuple(desk),
         desk_verdict=desk_verdict if isinstance(desk_verdict, str) else None, problems=tuple(problems),
-        reader_time=b.reader_time, bundle_version=b.version,
+        absent_data_groups=_absent_data_groups(pa_detail, files), reader_time=b.reader_time,
+        bundle_version=b.version,
         library_version=_text(b.library.get("version")))
+
+
+def _absent_data_groups(pa_detail: PassiveAuthResult | None, files: Mapping[str, bytes]) -> tuple[str, ...]:
+    """The data groups EF.SOD lists that the bundle does not carry, DG3/DG4 (EAC) aside."""
+    if pa_detail is None:
+        return ()
+    listed = (f"DG{c.number}" for c in pa_detail.data_groups if c.number not in (3, 4))
+    return tuple(name for name in listed if name not in files)
 
 
 def _text(value: Any) -> str | None:
